@@ -1,0 +1,28 @@
+//! The domain of todo-api: the todo resource, the validation of everything
+//! a client sends, and the storage trait both backends implement. It knows
+//! nothing of HTTP or of any database driver.
+
+mod cursor;
+mod input;
+mod listing;
+mod store;
+mod todo;
+mod validation;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use cursor::{decode_cursor, encode_cursor};
+pub use input::{
+    IdentifiedPatch, NewTodo, TodoPatch, identified_patches_from_json, new_todos_from_json,
+};
+pub use listing::{
+    DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Position, Sort, SortField, SortValue, TodoFilter,
+    delete_filter_from_params,
+};
+pub use store::{Expected, PoolStatus, StoreError, TodoStore};
+pub use todo::{
+    DESCRIPTION_MAX_CHARS, Description, Priority, TITLE_MAX_CHARS, Timestamp, Title, TitleError,
+    Todo, format_timestamp, now, parse_timestamp, search_key,
+};
+pub use validation::{FieldError, Loc, LocPart, ValidationErrors};

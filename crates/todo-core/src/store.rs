@@ -1,0 +1,99 @@
+//! The storage interface the HTTP layer depends on, and its errors.
+
+use async_trait::async_trait;
+
+use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
+use crate::listing::{ListQuery, TodoFilter};
+use crate::todo::Todo;
+
+/// Why a store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No todo has this id.
+    #[error("todo {0} not found")]
+    NotFound(i64),
+    /// The todo exists but its version is not one the caller expected.
+    #[error("the todo has changed since the expected version")]
+    PreconditionFailed,
+    /// The database cannot be reached, or no connection freed up in time.
+    /// Nothing was changed; the request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; logged, never shown to clients.
+    #[error("storage failure: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Internal(Box::new(error))
+    }
+}
+
+/// An `If-Match` condition, as the versions it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// `*`: any current version.
+    Any,
+    /// One of these versions (possibly none, which never matches).
+    Versions(Vec<i64>),
+}
+
+impl Expected {
+    pub fn accepts(&self, version: i64) -> bool {
+        match self {
+            Expected::Any => true,
+            Expected::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// Figures of a store's connection pool (`/health/pool`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub size: usize,
+    pub idle: usize,
+    pub in_use: usize,
+    pub waiting: usize,
+}
+
+/// A todo store. Every method is one transaction: it applies whole or not
+/// at all, and a success means the change is committed and durable.
+#[async_trait]
+pub trait TodoStore: Send + Sync + 'static {
+    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError>;
+
+    /// Creates all, in input order with increasing ids, or none.
+    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError>;
+
+    async fn get(&self, id: i64) -> Result<Todo, StoreError>;
+
+    /// The page `query` asks for, plus the next todo when there is one, so
+    /// the caller can tell whether more follow: at most `limit + 1` todos.
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError>;
+
+    /// Applies `patch` if the todo exists and its version is `expected`;
+    /// the check and the write are one atomic step.
+    async fn update(
+        &self,
+        id: i64,
+        patch: TodoPatch,
+        expected: Option<&Expected>,
+    ) -> Result<Todo, StoreError>;
+
+    /// Applies every patch, or none when any id is missing
+    /// (`NotFound` names the first missing one in input order).
+    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError>;
+
+    /// Deletes the todo if it exists and its version is `expected`.
+    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError>;
+
+    /// Deletes every todo the filter matches; returns how many.
+    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError>;
+
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    fn pool_status(&self) -> PoolStatus;
+}

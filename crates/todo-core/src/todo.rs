@@ -1,0 +1,232 @@
+//! The todo resource and the values it is made of, each valid by construction
+//! (API.md, "The resource").
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
+use serde::{Serialize, Serializer};
+
+/// Longest title, in Unicode scalar values.
+pub const TITLE_MAX_CHARS: usize = 200;
+/// Longest description, in Unicode scalar values.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+
+/// A point in time as stored: UTC, microsecond precision.
+pub type Timestamp = DateTime<Utc>;
+
+/// A title: 1 to 200 characters, not only whitespace, kept exactly as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(String);
+
+/// Why a title was refused; the caller turns it into a located fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TitleError {
+    TooShort,
+    TooLong,
+    Blank,
+}
+
+impl Title {
+    pub fn parse(title: String) -> Result<Title, TitleError> {
+        let chars = title.chars().count();
+        if chars == 0 {
+            Err(TitleError::TooShort)
+        } else if chars > TITLE_MAX_CHARS {
+            Err(TitleError::TooLong)
+        } else if title.chars().all(char::is_whitespace) {
+            Err(TitleError::Blank)
+        } else {
+            Ok(Title(title))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+
+    /// The form the `q` filter matches against. Stored beside the title so
+    /// that both backends compare the same lowercase text, whatever the
+    /// database's own collation does with non-ASCII letters.
+    pub fn search_key(&self) -> String {
+        search_key(&self.0)
+    }
+}
+
+/// Lowercases text the one way both backends use for `q` (Unicode-aware).
+pub fn search_key(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// A description of at most 2000 characters, kept exactly as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    /// `None` when the text is too long.
+    pub fn parse(text: String) -> Option<Description> {
+        (text.chars().count() <= DESCRIPTION_MAX_CHARS).then_some(Description(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A priority from 1 (lowest) to 5 (highest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Priority(i16);
+
+impl Priority {
+    pub const MIN: i64 = 1;
+    pub const MAX: i64 = 5;
+
+    /// `None` when out of range.
+    pub fn new(value: i64) -> Option<Priority> {
+        (Self::MIN..=Self::MAX)
+            .contains(&value)
+            .then_some(Priority(value as i16))
+    }
+
+    pub fn get(self) -> i16 {
+        self.0
+    }
+}
+
+impl Default for Priority {
+    fn default() -> Self {
+        Priority(3)
+    }
+}
+
+/// Reads a timestamp as API.md allows: RFC 3339, a plain date (00:00 UTC),
+/// or, as FastAPI also accepts, a date and time without offset (taken as
+/// UTC). Precision beyond microseconds is cut, as both databases store it.
+pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
+    let parsed = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        at.with_timezone(&Utc)
+    } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        date.and_hms_opt(0, 0, 0)?.and_utc()
+    } else {
+        let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
+            .ok()?;
+        naive.and_utc()
+    };
+    // Four-digit years only, so every value fits both databases and formats
+    // back as RFC 3339.
+    (parsed.format("%Y").to_string().len() == 4 && !text.starts_with('-'))
+        .then(|| parsed.trunc_subsecs(6))
+}
+
+/// Formats a timestamp as every response does: RFC 3339, UTC, `Z`.
+pub fn format_timestamp(at: &Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The current time at stored precision.
+pub fn now() -> Timestamp {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A stored todo. `version` is not part of the resource: it counts the
+/// changes of the row and makes its `ETag`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Todo {
+    pub id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub priority: i16,
+    #[serde(serialize_with = "serialize_optional_timestamp")]
+    pub due_date: Option<Timestamp>,
+    pub completed: bool,
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub created_at: Timestamp,
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub updated_at: Timestamp,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl Todo {
+    /// The strong entity tag of this state of the todo. It names the row and
+    /// its version, so it is the same on every instance of the service.
+    pub fn etag(&self) -> String {
+        format!("\"{}-{}\"", self.id, self.version)
+    }
+}
+
+fn serialize_timestamp<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_timestamp(at))
+}
+
+fn serialize_optional_timestamp<S: Serializer>(
+    at: &Option<Timestamp>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serialize_timestamp(at, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_is_one_to_two_hundred_characters_and_not_blank() {
+        assert_eq!(Title::parse(String::new()), Err(TitleError::TooShort));
+        assert!(Title::parse("é".repeat(200)).is_ok());
+        assert_eq!(Title::parse("é".repeat(201)), Err(TitleError::TooLong));
+        assert_eq!(Title::parse(" \t\n".into()), Err(TitleError::Blank));
+        assert_eq!(Title::parse(" a ".into()).unwrap().as_str(), " a ");
+    }
+
+    #[test]
+    fn priority_accepts_one_to_five() {
+        assert!(Priority::new(0).is_none());
+        assert_eq!(Priority::new(1).unwrap().get(), 1);
+        assert_eq!(Priority::new(5).unwrap().get(), 5);
+        assert!(Priority::new(6).is_none());
+        assert_eq!(Priority::default().get(), 3);
+    }
+
+    #[test]
+    fn timestamps_are_read_in_every_allowed_form() {
+        let expect = |text: &str, formatted: &str| {
+            assert_eq!(
+                format_timestamp(&parse_timestamp(text).unwrap()),
+                formatted,
+                "{text}"
+            );
+        };
+        expect("2026-12-01T09:30:00+01:00", "2026-12-01T08:30:00.000000Z");
+        expect("2026-12-01", "2026-12-01T00:00:00.000000Z");
+        expect(
+            "2026-12-01T09:30:00.1234567Z",
+            "2026-12-01T09:30:00.123456Z",
+        );
+        expect("2026-12-01T09:30:00", "2026-12-01T09:30:00.000000Z");
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01",
+            "2026-02-30",
+            "12026-01-01",
+            "-0001-01-01",
+        ] {
+            assert!(parse_timestamp(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_search_key_lowercases_beyond_ascii() {
+        assert_eq!(search_key("ÄrGER Über"), "ärger über");
+    }
+}

@@ -1,0 +1,338 @@
+//! SQL shared by both store crates: the listing and the delete-by-filter
+//! statements, which differ between PostgreSQL and SQLite only in their
+//! placeholders and in how `q` is matched. Values are always bound; sort
+//! columns come from [`SortField`], never from input.
+
+use todo_core::{ListQuery, Position, Sort, SortField, SortValue, Timestamp, TodoFilter};
+
+/// The columns every todo query returns, in the order stores read them.
+pub const TODO_COLUMNS: &str =
+    "id, title, description, priority, due_date, completed, created_at, updated_at, version";
+
+/// The SQL dialect a statement is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Bool(bool),
+    SmallInt(i16),
+    BigInt(i64),
+    Time(Timestamp),
+    Text(String),
+}
+
+/// SQL text and the values of its numbered placeholders, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<SqlParam>,
+}
+
+struct Builder {
+    dialect: Dialect,
+    params: Vec<SqlParam>,
+}
+
+impl Builder {
+    fn new(dialect: Dialect) -> Self {
+        Builder {
+            dialect,
+            params: Vec::new(),
+        }
+    }
+
+    /// Binds a value and returns its placeholder.
+    fn bind(&mut self, param: SqlParam) -> String {
+        self.params.push(param);
+        match self.dialect {
+            Dialect::Postgres => format!("${}", self.params.len()),
+            Dialect::Sqlite => format!("?{}", self.params.len()),
+        }
+    }
+
+    fn filter_conditions(&mut self, filter: &TodoFilter) -> Vec<String> {
+        let mut conditions = Vec::new();
+        if let Some(completed) = filter.completed {
+            conditions.push(format!(
+                "completed = {}",
+                self.bind(SqlParam::Bool(completed))
+            ));
+        }
+        if let Some(priority) = filter.priority {
+            conditions.push(format!(
+                "priority = {}",
+                self.bind(SqlParam::SmallInt(priority.get()))
+            ));
+        }
+        if let Some(priority) = filter.min_priority {
+            conditions.push(format!(
+                "priority >= {}",
+                self.bind(SqlParam::SmallInt(priority.get()))
+            ));
+        }
+        if let Some(at) = filter.due_before {
+            conditions.push(format!("due_date < {}", self.bind(SqlParam::Time(at))));
+        }
+        if let Some(at) = filter.due_after {
+            conditions.push(format!("due_date >= {}", self.bind(SqlParam::Time(at))));
+        }
+        if let Some(text) = &filter.title_contains {
+            conditions.push(match self.dialect {
+                // LIKE, so the trigram index serves it; the pattern's own
+                // wildcards are escaped so they match themselves.
+                Dialect::Postgres => {
+                    let pattern = format!("%{}%", escape_like(text));
+                    format!(
+                        r"title_search like {} escape '\'",
+                        self.bind(SqlParam::Text(pattern))
+                    )
+                }
+                Dialect::Sqlite => format!(
+                    "instr(title_search, {}) > 0",
+                    self.bind(SqlParam::Text(text.clone()))
+                ),
+            });
+        }
+        conditions
+    }
+
+    fn finish(self, sql: String) -> Statement {
+        Statement {
+            sql,
+            params: self.params,
+        }
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for ch in text.chars() {
+        if matches!(ch, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(ch);
+    }
+    escaped
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" where {}", conditions.join(" and "))
+    }
+}
+
+fn direction(sort: Sort) -> (&'static str, &'static str) {
+    if sort.descending {
+        ("desc", "<")
+    } else {
+        ("asc", ">")
+    }
+}
+
+/// The statement of one listing page, fetching `limit + 1` rows so the caller
+/// can tell whether more follow.
+pub fn list_statement(query: &ListQuery, dialect: Dialect) -> Statement {
+    let mut builder = Builder::new(dialect);
+    let conditions = builder.filter_conditions(&query.filter);
+    let fetch = i64::from(query.limit) + 1;
+    if query.sort.field == SortField::DueDate {
+        return due_date_list(builder, conditions, query, fetch);
+    }
+    let (order, after) = direction(query.sort);
+    let mut conditions = conditions;
+    let column = match query.sort.field {
+        SortField::CreatedAt => Some("created_at"),
+        SortField::Priority => Some("priority"),
+        SortField::Id | SortField::DueDate => None,
+    };
+    if let Some(position) = &query.after {
+        let id = builder.bind(SqlParam::BigInt(position.id));
+        conditions.push(match (column, sort_param(position)) {
+            (Some(column), Some(value)) => {
+                let value = builder.bind(value);
+                format!("({column}, id) {after} ({value}, {id})")
+            }
+            _ => format!("id {after} {id}"),
+        });
+    }
+    let order_by = match column {
+        Some(column) => format!("{column} {order}, id {order}"),
+        None => format!("id {order}"),
+    };
+    let limit = builder.bind(SqlParam::BigInt(fetch));
+    let offset = builder.bind(SqlParam::BigInt(query.offset as i64));
+    let sql = format!(
+        "select {TODO_COLUMNS} from todos{} order by {order_by} limit {limit} offset {offset}",
+        where_clause(&conditions)
+    );
+    builder.finish(sql)
+}
+
+fn sort_param(position: &Position) -> Option<SqlParam> {
+    match position.value {
+        SortValue::CreatedAt(at) => Some(SqlParam::Time(at)),
+        SortValue::Priority(priority) => Some(SqlParam::SmallInt(priority)),
+        SortValue::DueDate(at) => at.map(SqlParam::Time),
+        SortValue::Id => None,
+    }
+}
+
+/// Todos without a due date sort last in both directions, which one index
+/// scan cannot give for the descending order. So the listing is two index
+/// range scans, dated todos then undated ones, each cut to the page size.
+fn due_date_list(
+    mut builder: Builder,
+    conditions: Vec<String>,
+    query: &ListQuery,
+    fetch: i64,
+) -> Statement {
+    let (order, after) = direction(query.sort);
+    let branch_limit = fetch.saturating_add(query.offset as i64);
+    let mut branches = Vec::new();
+    let after_undated = matches!(
+        query.after,
+        Some(Position {
+            value: SortValue::DueDate(None),
+            ..
+        })
+    );
+    if !after_undated {
+        let mut dated = conditions.clone();
+        dated.push("due_date is not null".into());
+        if let Some(Position {
+            value: SortValue::DueDate(Some(at)),
+            id,
+        }) = query.after
+        {
+            let at = builder.bind(SqlParam::Time(at));
+            let id = builder.bind(SqlParam::BigInt(id));
+            dated.push(format!("(due_date, id) {after} ({at}, {id})"));
+        }
+        let limit = builder.bind(SqlParam::BigInt(branch_limit));
+        branches.push(format!(
+            "select * from (select {TODO_COLUMNS}, 0 as part from todos{} order by due_date {order}, id {order} limit {limit}) as dated",
+            where_clause(&dated)
+        ));
+    }
+    let mut undated = conditions;
+    undated.push("due_date is null".into());
+    if let Some(Position {
+        value: SortValue::DueDate(None),
+        id,
+    }) = query.after
+    {
+        let id = builder.bind(SqlParam::BigInt(id));
+        undated.push(format!("id {after} {id}"));
+    }
+    let limit = builder.bind(SqlParam::BigInt(branch_limit));
+    branches.push(format!(
+        "select * from (select {TODO_COLUMNS}, 1 as part from todos{} order by id {order} limit {limit}) as undated",
+        where_clause(&undated)
+    ));
+    let limit = builder.bind(SqlParam::BigInt(fetch));
+    let offset = builder.bind(SqlParam::BigInt(query.offset as i64));
+    let sql = format!(
+        "select {TODO_COLUMNS} from ({}) as page order by part, due_date {order}, id {order} limit {limit} offset {offset}",
+        branches.join(" union all ")
+    );
+    builder.finish(sql)
+}
+
+/// The statement of `DELETE /api/todo?FILTERS`.
+pub fn delete_matching_statement(filter: &TodoFilter, dialect: Dialect) -> Statement {
+    let mut builder = Builder::new(dialect);
+    let conditions = builder.filter_conditions(filter);
+    let sql = format!("delete from todos{}", where_clause(&conditions));
+    builder.finish(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_core::Priority;
+
+    use super::*;
+
+    #[test]
+    fn the_default_listing_is_newest_first_with_bound_paging() {
+        let statement = list_statement(&ListQuery::default(), Dialect::Postgres);
+        assert_eq!(
+            statement.sql,
+            format!(
+                "select {TODO_COLUMNS} from todos order by created_at desc, id desc limit $1 offset $2"
+            )
+        );
+        assert_eq!(
+            statement.params,
+            vec![SqlParam::BigInt(101), SqlParam::BigInt(0)]
+        );
+    }
+
+    #[test]
+    fn filters_and_a_cursor_become_bound_conditions() {
+        let query = ListQuery {
+            filter: TodoFilter {
+                priority: Priority::new(2),
+                title_contains: Some("50%_off\\".into()),
+                ..TodoFilter::default()
+            },
+            sort: Sort {
+                field: SortField::Priority,
+                descending: false,
+            },
+            after: Some(Position {
+                value: SortValue::Priority(2),
+                id: 9,
+            }),
+            ..ListQuery::default()
+        };
+        let statement = list_statement(&query, Dialect::Sqlite);
+        assert_eq!(
+            statement.sql,
+            format!(
+                "select {TODO_COLUMNS} from todos where priority = ?1 and instr(title_search, ?2) > 0 \
+                 and (priority, id) > (?4, ?3) order by priority asc, id asc limit ?5 offset ?6"
+            )
+        );
+        let statement = list_statement(&query, Dialect::Postgres);
+        assert_eq!(statement.params[1], SqlParam::Text(r"%50\%\_off\\%".into()));
+    }
+
+    #[test]
+    fn a_due_date_walk_past_the_dated_todos_reads_only_undated_ones() {
+        let query = ListQuery {
+            sort: Sort {
+                field: SortField::DueDate,
+                descending: true,
+            },
+            after: Some(Position {
+                value: SortValue::DueDate(None),
+                id: 5,
+            }),
+            ..ListQuery::default()
+        };
+        let statement = list_statement(&query, Dialect::Postgres);
+        assert!(!statement.sql.contains("is not null"), "{}", statement.sql);
+        assert!(
+            statement.sql.contains("due_date is null and id < $1"),
+            "{}",
+            statement.sql
+        );
+    }
+
+    #[test]
+    fn a_delete_by_filter_has_a_where_clause() {
+        let filter = TodoFilter {
+            completed: Some(true),
+            ..TodoFilter::default()
+        };
+        let statement = delete_matching_statement(&filter, Dialect::Postgres);
+        assert_eq!(statement.sql, "delete from todos where completed = $1");
+    }
+}

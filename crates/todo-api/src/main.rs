@@ -1,1 +1,59 @@
-fn main() {}
+//! The `todo-api` binary: reads the configuration, opens the store, serves
+//! until SIGTERM or Ctrl-C.
+
+use anyhow::Context;
+use clap::Parser;
+use todo_api::config::{Cli, Command};
+use todo_api::{AppState, router, storage, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init();
+    let config = cli.config;
+    tracing::info!(database = %config.database_url_for_logs(), "opening the store");
+    let store = storage::open_store(&config).await?;
+    if cli.command == Some(Command::Migrate) {
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    let addr = config.listen_addr().await.context("cannot resolve HOST")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!("listening on http://{local}");
+    let app = router(AppState::new(store, &config));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

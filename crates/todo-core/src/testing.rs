@@ -1,1 +1,151 @@
-//! Conformance suite.
+//! The storage conformance suite: every storage behaviour the HTTP layer
+//! relies on (API.md, "The resource", "Listing", "Optimistic concurrency"),
+//! checked by the same code against every [`TodoStore`] implementation.
+//!
+//! Each check is a plain `async fn` taking a fresh, empty store and
+//! panicking on the first violation; [`conformance_suite!`](crate::conformance_suite)
+//! turns them into one test per check in a store crate. Listing checks
+//! compare the store with an independent in-memory model computed from the
+//! todos the test created.
+
+// This module is compiled under the `testing` feature, not `cfg(test)`, so
+// clippy's test allowances do not apply; it is test code all the same, where
+// a panic is how a check fails.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+mod changing;
+mod concurrency;
+mod creating;
+mod listing;
+#[cfg(test)]
+mod memory;
+mod model;
+mod paging;
+mod seed;
+
+use std::sync::Arc;
+
+use crate::store::TodoStore;
+
+pub use changing::{
+    delete_of_a_missing_todo_is_not_found_whatever_is_expected, delete_removes_the_todo,
+    delete_with_a_stale_version_fails_and_keeps_the_todo,
+    delete_with_the_current_version_removes_the_todo,
+    update_changes_only_the_fields_set_and_bumps_the_version,
+    update_many_applies_every_patch_and_returns_them_in_input_order,
+    update_many_with_a_missing_id_names_the_first_and_changes_nothing,
+    update_of_a_missing_todo_is_not_found_whatever_is_expected,
+    update_with_a_stale_version_fails_and_changes_nothing,
+    update_with_none_inside_some_clears_description_and_due_date,
+    update_with_the_current_version_applies,
+};
+pub use concurrency::{
+    concurrent_conditional_updates_with_retry_lose_no_increment,
+    concurrent_creates_all_succeed_with_distinct_ids, ping_succeeds_and_the_pool_has_a_size,
+};
+pub use creating::{
+    create_returns_the_stored_todo_with_defaults, create_stores_every_field_as_sent,
+    created_todos_get_increasing_ids_in_input_order, getting_a_missing_todo_is_not_found,
+    successive_creates_get_increasing_ids, timestamps_round_trip_at_microsecond_precision,
+    titles_and_descriptions_are_stored_exactly_as_sent,
+};
+pub use listing::{
+    delete_matching_deletes_exactly_what_list_matches, each_filter_lists_what_the_model_expects,
+    each_sort_lists_what_the_model_expects,
+    filters_combined_with_sorts_list_what_the_model_expects, limit_and_offset_page_like_the_model,
+    title_search_is_case_insensitive_beyond_ascii, title_search_wildcards_match_only_themselves,
+    undated_todos_sort_last_in_both_directions,
+};
+pub use paging::{
+    keyset_pages_visit_every_match_once_in_order_for_every_sort,
+    keyset_walk_during_concurrent_inserts_and_deletes_visits_survivors_once,
+};
+
+/// What a store factory may produce: a shared store or a concrete one.
+pub trait IntoStore {
+    fn into_store(self) -> Arc<dyn TodoStore>;
+}
+
+impl IntoStore for Arc<dyn TodoStore> {
+    fn into_store(self) -> Arc<dyn TodoStore> {
+        self
+    }
+}
+
+impl<S: TodoStore> IntoStore for S {
+    fn into_store(self) -> Arc<dyn TodoStore> {
+        Arc::new(self)
+    }
+}
+
+/// Turns what a store factory produced into the store the checks take.
+pub fn into_store(store: impl IntoStore) -> Arc<dyn TodoStore> {
+    store.into_store()
+}
+
+/// Expands to the storage conformance suite: one
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per check
+/// of [`todo_core::testing`](crate::testing), in a module `conformance`.
+///
+/// The argument is an expression evaluating to a future of a store, either
+/// `Arc<dyn TodoStore>` or a value implementing `TodoStore`; it is evaluated
+/// once per test and must give a fresh, empty database each time:
+///
+/// ```ignore
+/// todo_core::conformance_suite!(async { my_store_crate::test_store().await });
+/// ```
+///
+/// The invoking crate needs `todo-core` with the `testing` feature and
+/// `tokio` with `macros` and `rt-multi-thread` as dev-dependencies.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make_store:expr $(,)?) => {
+        $crate::conformance_suite!(@tests $make_store;
+            create_returns_the_stored_todo_with_defaults,
+            create_stores_every_field_as_sent,
+            getting_a_missing_todo_is_not_found,
+            titles_and_descriptions_are_stored_exactly_as_sent,
+            timestamps_round_trip_at_microsecond_precision,
+            created_todos_get_increasing_ids_in_input_order,
+            successive_creates_get_increasing_ids,
+            each_filter_lists_what_the_model_expects,
+            each_sort_lists_what_the_model_expects,
+            filters_combined_with_sorts_list_what_the_model_expects,
+            limit_and_offset_page_like_the_model,
+            undated_todos_sort_last_in_both_directions,
+            title_search_is_case_insensitive_beyond_ascii,
+            title_search_wildcards_match_only_themselves,
+            keyset_pages_visit_every_match_once_in_order_for_every_sort,
+            keyset_walk_during_concurrent_inserts_and_deletes_visits_survivors_once,
+            update_changes_only_the_fields_set_and_bumps_the_version,
+            update_with_none_inside_some_clears_description_and_due_date,
+            update_with_a_stale_version_fails_and_changes_nothing,
+            update_of_a_missing_todo_is_not_found_whatever_is_expected,
+            update_with_the_current_version_applies,
+            update_many_applies_every_patch_and_returns_them_in_input_order,
+            update_many_with_a_missing_id_names_the_first_and_changes_nothing,
+            delete_removes_the_todo,
+            delete_of_a_missing_todo_is_not_found_whatever_is_expected,
+            delete_with_a_stale_version_fails_and_keeps_the_todo,
+            delete_with_the_current_version_removes_the_todo,
+            delete_matching_deletes_exactly_what_list_matches,
+            concurrent_creates_all_succeed_with_distinct_ids,
+            concurrent_conditional_updates_with_retry_lose_no_increment,
+            ping_succeeds_and_the_pool_has_a_size,
+        );
+    };
+    (@tests $make_store:expr; $($check:ident),* $(,)?) => {
+        async fn conformance_suite_store() -> ::std::sync::Arc<dyn $crate::TodoStore> {
+            $crate::testing::into_store(($make_store).await)
+        }
+
+        mod conformance {
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    $crate::testing::$check(super::conformance_suite_store().await).await;
+                }
+            )*
+        }
+    };
+}

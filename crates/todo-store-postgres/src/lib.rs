@@ -1,1 +1,20 @@
-//! placeholder
+//! The PostgreSQL store of todo-api: [`PgStore`] implements
+//! [`todo_core::TodoStore`] over a `deadpool-postgres` pool, with its
+//! schema in `migrations/` applied by [`PgStore::migrate`]. The listing and
+//! delete-by-filter SQL comes from `todo-store-sql`, shared with SQLite.
+
+mod connect;
+mod error;
+mod migrate;
+mod params;
+mod pipeline;
+mod row;
+mod sql;
+mod store;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use connect::{ConnectError, PgOptions};
+pub use migrate::MigrateError;
+pub use store::PgStore;

@@ -1,1 +1,19 @@
-//! placeholder
+//! The embedded SQLite store of todo-api: [`SqliteStore`] implements
+//! [`todo_core::TodoStore`] over one database file.
+//!
+//! SQLite allows one writer at a time, so the store is built around that:
+//! one writer thread owns the only write connection and runs every change in
+//! turn, and a few reader threads share the read jobs. No SQLite call ever
+//! runs on the async runtime; callers wait on a oneshot answer, bounded by
+//! the acquire timeout (API.md, "Errors", 503).
+
+mod connection;
+mod error;
+mod queries;
+mod row;
+mod store;
+mod worker;
+
+pub use connection::ConnectionSettings;
+pub use error::OpenError;
+pub use store::{SqliteOptions, SqliteStore};

@@ -1,0 +1,146 @@
+//! The service's settings: every one a command-line flag with an environment
+//! variable of the same meaning and the contract's default.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The todo-api service: the TODO REST API over PostgreSQL or embedded SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "todo-api", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; serving is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending schema migrations, then exit.
+    Migrate,
+}
+
+/// Every setting of the service.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database to serve from: `postgres://` or `postgresql://` for
+    /// PostgreSQL, `sqlite://PATH` for an SQLite file (created if missing).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todo.db",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub database_url: SecretString,
+
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Database connections in the pool (for SQLite: reader threads; there
+    /// is always exactly one writer).
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: u32,
+
+    /// How long a request may wait for a free database connection before it
+    /// is answered 503, in milliseconds.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
+    pub acquire_timeout_ms: u64,
+
+    /// How long opening a database connection may take, in milliseconds.
+    #[arg(long, env = "DB_CONNECT_TIMEOUT_MS", default_value_t = 5000)]
+    pub connect_timeout_ms: u64,
+
+    /// Most todos one bulk request may create or change.
+    #[arg(long, env = "MAX_BULK_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_bulk_items: u32,
+
+    /// Serve the bulk endpoints (`POST` and `PATCH /api/todo/bulk`); when
+    /// false they answer 404.
+    #[arg(long, env = "BULK_ENDPOINTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub bulk_endpoints: bool,
+
+    /// Largest request body, in bytes; a larger one is answered 413.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+impl Config {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The listen address, resolving a host name if one is given.
+    pub async fn listen_addr(&self) -> std::io::Result<SocketAddr> {
+        tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{} resolves to no address", self.host)))
+    }
+
+    /// The database URL with any password masked, for logs.
+    pub fn database_url_for_logs(&self) -> String {
+        mask_password(self.database_url.expose_secret())
+    }
+}
+
+/// Replaces the password of a URL's userinfo with `***`.
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_masked_in_logged_urls() {
+        assert_eq!(
+            mask_password("postgres://todo:s3cret@db:5432/todo?sslmode=require"),
+            "postgres://todo:***@db:5432/todo?sslmode=require"
+        );
+        assert_eq!(mask_password("sqlite://todo.db"), "sqlite://todo.db");
+        assert_eq!(
+            mask_password("postgres://todo@db/todo"),
+            "postgres://todo@db/todo"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! The route table and the layers every request passes through.
+
+mod conditional;
+mod error;
+mod extract;
+mod health;
+mod todos;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// The whole HTTP API over `state`.
+pub fn router(state: AppState) -> Router {
+    let bulk = if state.settings.bulk_endpoints {
+        post(todos::create_todos).patch(todos::update_todos)
+    } else {
+        // Switched off: as if the route did not exist, rather than falling
+        // through to `/api/todo/{id}` and answering 405.
+        any(error::route_not_found)
+    };
+    Router::new()
+        .route(
+            "/api/todo",
+            get(todos::list_todos)
+                .post(todos::create_todo)
+                .delete(todos::delete_todos),
+        )
+        .route("/api/todo/bulk", bulk)
+        .route(
+            "/api/todo/{id}",
+            get(todos::get_todo)
+                .patch(todos::update_todo)
+                .put(todos::replace_todo)
+                .delete(todos::delete_todo),
+        )
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .fallback(error::route_not_found)
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A panic in a handler is a bug: log it, answer an opaque 500.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "handler panicked");
+    ApiError::Internal.into_response()
+}

@@ -1,0 +1,112 @@
+//! Every error the API answers, and the one place each becomes an HTTP
+//! response with the contract's JSON `detail` body (API.md, "Errors").
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use todo_core::{StoreError, ValidationErrors};
+
+/// Seconds a client is told to wait before retrying after a 503.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// An error answer of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("todo not found")]
+    TodoNotFound,
+    #[error("todo {0} not found")]
+    BulkTodoNotFound(i64),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("invalid request")]
+    Validation(#[from] ValidationErrors),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("request body could not be read")]
+    BadRequest,
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("service unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(_) => ApiError::TodoNotFound,
+            StoreError::PreconditionFailed => ApiError::PreconditionFailed,
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable; answering 503");
+                ApiError::Unavailable
+            }
+            StoreError::Internal(source) => {
+                tracing::error!(error = %source, "storage failure; answering 500");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::TodoNotFound | ApiError::BulkTodoNotFound(_) | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BadRequest => StatusCode::BAD_REQUEST,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::TodoNotFound => json!("Todo not found"),
+            ApiError::BulkTodoNotFound(id) => json!(format!("Todo {id} not found")),
+            ApiError::RouteNotFound => json!("Not Found"),
+            ApiError::MethodNotAllowed => json!("Method Not Allowed"),
+            ApiError::Validation(errors) => json!(errors.errors()),
+            ApiError::UnsupportedMediaType => {
+                json!("Unsupported Media Type: send application/json")
+            }
+            ApiError::PayloadTooLarge => json!("Request body too large"),
+            ApiError::BadRequest => json!("Request body could not be read"),
+            ApiError::PreconditionFailed => json!("Precondition Failed"),
+            ApiError::Unavailable => json!("Service temporarily unavailable; retry later"),
+            ApiError::Internal => json!("Internal Server Error"),
+        };
+        let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
+    }
+}
+
+/// The answer for a path no route serves.
+pub async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+/// The answer for a route that exists but not for this method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,171 @@
+//! The `/api/todo` resource: its handlers, each one validation step, one
+//! store call and one response (API.md, "Endpoints").
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::header::{ETAG, LINK, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use todo_core::{
+    ListQuery, Loc, NewTodo, StoreError, Todo, TodoPatch, delete_filter_from_params,
+    identified_patches_from_json, new_todos_from_json,
+};
+
+use super::conditional::{expected_version, none_match_hits};
+use super::error::ApiError;
+use super::extract::{JsonBody, QueryPairs, all_valid, parse_todo_id};
+use crate::state::AppState;
+
+/// `POST /api/todo`
+pub async fn create_todo(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let new = NewTodo::from_json(&body, &Loc::body())?;
+    let todo = state.store.create(new).await?;
+    let location =
+        HeaderValue::from_str(&format!("/api/todo/{}", todo.id)).map_err(|_| ApiError::Internal)?;
+    Ok((StatusCode::CREATED, [(LOCATION, location)], with_etag(todo)).into_response())
+}
+
+/// `POST /api/todo/bulk`
+pub async fn create_todos(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let todos = new_todos_from_json(&body, state.settings.max_bulk_items)?;
+    let created = state.store.create_many(todos).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `GET /api/todo`
+pub async fn list_todos(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    QueryPairs(params): QueryPairs,
+) -> Result<Response, ApiError> {
+    let query = ListQuery::from_params(&params)?;
+    let mut todos = state.store.list(&query).await?;
+    let limit = query.limit as usize;
+    let more = todos.len() > limit;
+    todos.truncate(limit);
+    let mut response = Json(&todos).into_response();
+    if let (true, Some(last)) = (more, todos.last()) {
+        let target = format!(
+            "{}?{}",
+            uri.path(),
+            encode_params(&query.next_page_params(last))
+        );
+        let link = HeaderValue::from_str(&format!("<{target}>; rel=\"next\""))
+            .map_err(|_| ApiError::Internal)?;
+        response.headers_mut().insert(LINK, link);
+    }
+    Ok(response)
+}
+
+fn encode_params(params: &[(&str, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
+
+/// `GET /api/todo/{id}`
+pub async fn get_todo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_todo_id(&id)?;
+    let todo = state.store.get(id).await?;
+    if none_match_hits(&headers, &todo) {
+        let etag = etag_header(&todo)?;
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
+    }
+    Ok(with_etag(todo))
+}
+
+/// `PATCH /api/todo/{id}`
+pub async fn update_todo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let (id, patch) = all_valid(
+        parse_todo_id(&id),
+        TodoPatch::from_json(&body, &Loc::body()),
+    )?;
+    let expected = expected_version(&headers, id);
+    let todo = state.store.update(id, patch, expected.as_ref()).await?;
+    Ok(with_etag(todo))
+}
+
+/// `PUT /api/todo/{id}`
+pub async fn replace_todo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let (id, replacement) = all_valid(parse_todo_id(&id), NewTodo::from_json(&body, &Loc::body()))?;
+    let expected = expected_version(&headers, id);
+    let todo = state
+        .store
+        .update(id, replacement.into_replacement(), expected.as_ref())
+        .await?;
+    Ok(with_etag(todo))
+}
+
+/// `DELETE /api/todo/{id}`
+pub async fn delete_todo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_todo_id(&id)?;
+    let expected = expected_version(&headers, id);
+    state.store.delete(id, expected.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH /api/todo/bulk`
+pub async fn update_todos(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let patches = identified_patches_from_json(&body, state.settings.max_bulk_items)?;
+    let todos = state
+        .store
+        .update_many(patches)
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound(id) => ApiError::BulkTodoNotFound(id),
+            other => other.into(),
+        })?;
+    Ok(Json(todos).into_response())
+}
+
+/// `DELETE /api/todo?FILTERS`
+pub async fn delete_todos(
+    State(state): State<AppState>,
+    QueryPairs(params): QueryPairs,
+) -> Result<Response, ApiError> {
+    let filter = delete_filter_from_params(&params)?;
+    let deleted = state.store.delete_matching(&filter).await?;
+    Ok(Json(json!({ "deleted": deleted })).into_response())
+}
+
+fn etag_header(todo: &Todo) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(&todo.etag()).map_err(|_| ApiError::Internal)
+}
+
+/// A todo as a JSON response with its `ETag`.
+fn with_etag(todo: Todo) -> Response {
+    let etag = etag_header(&todo);
+    let mut response = Json(todo).into_response();
+    if let Ok(etag) = etag {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    response
+}

@@ -1,0 +1,15 @@
+//! The HTTP contract of API.md, every test run on both backends.
+
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod bulk;
+mod conditional;
+mod create;
+mod errors;
+mod health;
+mod listing;
+mod pagination;
+mod update_delete;

@@ -1,0 +1,234 @@
+//! The test harness: the real router over a fresh database per test, on
+//! either backend, driven in-process without a port.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tempfile::TempDir;
+use todo_api::config::Cli;
+use todo_api::{AppState, router, storage};
+use todo_store_postgres::testing::TestCluster;
+use tower::ServiceExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The service under test.
+pub struct TestApp {
+    router: Router,
+    // Kept for the life of the test: the SQLite file lives in it.
+    _dir: TempDir,
+}
+
+/// A response, its body read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "body is not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|value| value.to_str().unwrap())
+    }
+
+    /// The `detail` faults of a 422 as `(loc, type)` pairs, sorted.
+    pub fn faults(&self) -> Vec<(String, String)> {
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        let mut faults: Vec<(String, String)> = self.json()["detail"]
+            .as_array()
+            .expect("detail is a list")
+            .iter()
+            .map(|fault| {
+                (
+                    fault["loc"].to_string(),
+                    fault["type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        faults.sort();
+        faults
+    }
+}
+
+impl TestApp {
+    /// The service with default settings on `backend`.
+    pub async fn new(backend: Backend) -> TestApp {
+        TestApp::with_args(backend, &[]).await
+    }
+
+    /// The service with extra command-line settings on `backend`.
+    pub async fn with_args(backend: Backend, args: &[&str]) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("todo.db").display()),
+            Backend::Postgres => TestCluster::shared().await.fresh_database_url().await,
+        };
+        let mut argv = vec!["todo-api", "--database-url", url.as_str()];
+        argv.extend_from_slice(args);
+        let config = Cli::parse_from(argv).config;
+        let store = storage::open_store(&config).await.unwrap();
+        TestApp {
+            router: router(AppState::new(store, &config)),
+            _dir: dir,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(value) => {
+                request = request.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(value).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.request(Method::GET, uri, None, &[]).await
+    }
+
+    pub async fn post(&self, uri: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, uri, Some(&body), &[]).await
+    }
+
+    pub async fn patch(&self, uri: &str, body: Value) -> TestResponse {
+        self.request(Method::PATCH, uri, Some(&body), &[]).await
+    }
+
+    pub async fn put(&self, uri: &str, body: Value) -> TestResponse {
+        self.request(Method::PUT, uri, Some(&body), &[]).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.request(Method::DELETE, uri, None, &[]).await
+    }
+
+    /// Creates a todo and returns it, failing the test on anything but 201.
+    pub async fn create(&self, body: Value) -> Value {
+        let response = self.post("/api/todo", body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()
+    }
+
+    /// Every todo, read through the listing's `Link` walk.
+    pub async fn all_todos(&self) -> Vec<Value> {
+        self.walk("/api/todo?sort=id&limit=1000").await
+    }
+
+    /// Follows `rel="next"` from `uri` until it is absent.
+    pub async fn walk(&self, uri: &str) -> Vec<Value> {
+        let mut todos = Vec::new();
+        let mut next = Some(uri.to_owned());
+        while let Some(uri) = next {
+            let response = self.get(&uri).await;
+            assert_eq!(
+                response.status,
+                StatusCode::OK,
+                "{}",
+                String::from_utf8_lossy(&response.body)
+            );
+            todos.extend(response.json().as_array().unwrap().iter().cloned());
+            next = response.header("link").map(next_link);
+        }
+        todos
+    }
+}
+
+/// The target of a `Link: <...>; rel="next"` header.
+pub fn next_link(header: &str) -> String {
+    assert!(header.ends_with("; rel=\"next\""), "{header}");
+    header
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(target, _)| target.to_owned())
+        .unwrap()
+}
+
+/// The ids of a list of todos.
+pub fn ids(todos: &[Value]) -> Vec<i64> {
+    todos
+        .iter()
+        .map(|todo| todo["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Declares each named test once per backend: `sqlite::NAME` and
+/// `postgres::NAME`, both running the same `async fn NAME(backend: Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;

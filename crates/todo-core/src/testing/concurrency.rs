@@ -1,0 +1,86 @@
+//! Checks under concurrent use, and of the store's health figures.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::input::TodoPatch;
+use crate::store::{Expected, StoreError, TodoStore};
+use crate::testing::seed::{all_todos, description, new_todo};
+
+const CONCURRENT_CREATES: usize = 200;
+const WRITERS: usize = 10;
+const INCREMENTS_PER_WRITER: usize = 10;
+
+pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: Arc<dyn TodoStore>) {
+    let mut tasks = JoinSet::new();
+    for index in 0..CONCURRENT_CREATES {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            store
+                .create(new_todo(&format!("concurrent {index}")))
+                .await
+                .unwrap()
+        });
+    }
+    let created: Vec<_> = tasks.join_all().await;
+    let created_ids: BTreeSet<i64> = created.iter().map(|todo| todo.id).collect();
+    assert_eq!(created_ids.len(), CONCURRENT_CREATES, "distinct ids");
+    let stored = all_todos(&*store).await;
+    let stored_ids: BTreeSet<i64> = stored.iter().map(|todo| todo.id).collect();
+    assert_eq!(stored.len(), CONCURRENT_CREATES);
+    assert_eq!(stored_ids, created_ids);
+    let titles: BTreeSet<&str> = stored.iter().map(|todo| todo.title.as_str()).collect();
+    assert_eq!(titles.len(), CONCURRENT_CREATES, "every create stored once");
+}
+
+/// Adds one to the counter kept in the todo's description, as a client
+/// with `If-Match` would: read, write on that version, retry on conflict.
+async fn increment(store: &dyn TodoStore, id: i64) {
+    loop {
+        let current = store.get(id).await.unwrap();
+        let count: u64 = current.description.as_deref().unwrap().parse().unwrap();
+        let patch = TodoPatch {
+            description: Some(Some(description(&(count + 1).to_string()))),
+            ..TodoPatch::default()
+        };
+        let expected = Expected::Versions(vec![current.version]);
+        match store.update(id, patch, Some(&expected)).await {
+            Ok(updated) => {
+                assert_eq!(updated.version, current.version + 1);
+                return;
+            }
+            Err(StoreError::PreconditionFailed) => {}
+            Err(error) => panic!("increment failed: {error}"),
+        }
+    }
+}
+
+pub async fn concurrent_conditional_updates_with_retry_lose_no_increment(
+    store: Arc<dyn TodoStore>,
+) {
+    let mut counter = new_todo("counter");
+    counter.description = Some(description("0"));
+    let counter = store.create(counter).await.unwrap();
+    let mut tasks = JoinSet::new();
+    for _ in 0..WRITERS {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            for _ in 0..INCREMENTS_PER_WRITER {
+                increment(&*store, counter.id).await;
+            }
+        });
+    }
+    tasks.join_all().await;
+    let total = WRITERS * INCREMENTS_PER_WRITER;
+    let after = store.get(counter.id).await.unwrap();
+    assert_eq!(after.description, Some(total.to_string()));
+    assert_eq!(after.version, counter.version + total as i64);
+}
+
+pub async fn ping_succeeds_and_the_pool_has_a_size(store: Arc<dyn TodoStore>) {
+    store.ping().await.unwrap();
+    let status = store.pool_status();
+    assert!(status.max_size >= 1, "{status:?}");
+}

@@ -1,0 +1,147 @@
+//! A small in-memory [`TodoStore`] that runs the suite inside this crate,
+//! so the checks themselves are exercised before any backend exists.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
+use crate::listing::{ListQuery, TodoFilter};
+use crate::store::{Expected, PoolStatus, StoreError, TodoStore};
+use crate::testing::model::{expected_page, matches};
+use crate::todo::{Todo, now};
+
+#[derive(Debug, Default)]
+struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    last_id: i64,
+    todos: BTreeMap<i64, Todo>,
+}
+
+impl State {
+    fn insert(&mut self, todo: NewTodo) -> Todo {
+        self.last_id += 1;
+        let at = now();
+        let todo = Todo {
+            id: self.last_id,
+            title: todo.title.into_inner(),
+            description: todo.description.map(|text| text.into_inner()),
+            priority: todo.priority.get(),
+            due_date: todo.due_date,
+            completed: todo.completed,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        self.todos.insert(todo.id, todo.clone());
+        todo
+    }
+
+    fn check(&self, id: i64, expected: Option<&Expected>) -> Result<&Todo, StoreError> {
+        let todo = self.todos.get(&id).ok_or(StoreError::NotFound(id))?;
+        match expected {
+            Some(expected) if !expected.accepts(todo.version) => {
+                Err(StoreError::PreconditionFailed)
+            }
+            _ => Ok(todo),
+        }
+    }
+
+    fn apply(&mut self, id: i64, patch: TodoPatch) -> Todo {
+        let todo = self.todos.get_mut(&id).unwrap();
+        if let Some(title) = patch.title {
+            todo.title = title.into_inner();
+        }
+        if let Some(description) = patch.description {
+            todo.description = description.map(|text| text.into_inner());
+        }
+        if let Some(priority) = patch.priority {
+            todo.priority = priority.get();
+        }
+        if let Some(due_date) = patch.due_date {
+            todo.due_date = due_date;
+        }
+        if let Some(completed) = patch.completed {
+            todo.completed = completed;
+        }
+        todo.updated_at = now().max(todo.updated_at);
+        todo.version += 1;
+        todo.clone()
+    }
+}
+
+#[async_trait]
+impl TodoStore for MemoryStore {
+    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
+        Ok(self.state.lock().unwrap().insert(todo))
+    }
+
+    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        Ok(todos.into_iter().map(|todo| state.insert(todo)).collect())
+    }
+
+    async fn get(&self, id: i64) -> Result<Todo, StoreError> {
+        Ok(self.state.lock().unwrap().check(id, None)?.clone())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError> {
+        let state = self.state.lock().unwrap();
+        let todos: Vec<Todo> = state.todos.values().cloned().collect();
+        Ok(expected_page(&todos, query))
+    }
+
+    async fn update(
+        &self,
+        id: i64,
+        patch: TodoPatch,
+        expected: Option<&Expected>,
+    ) -> Result<Todo, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.check(id, expected)?;
+        Ok(state.apply(id, patch))
+    }
+
+    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        for patch in &patches {
+            state.check(patch.id, None)?;
+        }
+        Ok(patches
+            .into_iter()
+            .map(|patch| state.apply(patch.id, patch.patch))
+            .collect())
+    }
+
+    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        state.check(id, expected)?;
+        state.todos.remove(&id);
+        Ok(())
+    }
+
+    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let before = state.todos.len();
+        state.todos.retain(|_, todo| !matches(filter, todo));
+        Ok((before - state.todos.len()) as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        PoolStatus {
+            max_size: 1,
+            ..PoolStatus::default()
+        }
+    }
+}
+
+crate::conformance_suite!(async { MemoryStore::default() });

@@ -1,0 +1,132 @@
+//! Opening a [`PgStore`]: parsing the URL, building the connection pool,
+//! and trying one connection so that startup fails with a clear message.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{
+    BuildError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use tokio_postgres::NoTls;
+use tokio_postgres::config::Host;
+
+use crate::store::PgStore;
+
+/// How the store's connection pool behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Most connections open at once.
+    pub pool_size: usize,
+    /// Longest wait for a free connection before a request fails as
+    /// unavailable.
+    pub acquire_timeout: Duration,
+    /// Longest wait for a new connection to be established.
+    pub connect_timeout: Duration,
+}
+
+/// Why [`PgStore::connect`] failed. No variant shows the URL, which may
+/// hold a password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("invalid PostgreSQL URL")]
+    InvalidUrl(#[source] tokio_postgres::Error),
+    #[error("could not set up the PostgreSQL connection pool")]
+    Pool(#[source] BuildError),
+    #[error("could not connect to PostgreSQL at {target}")]
+    Unreachable {
+        /// Hosts, ports, user and database, without the password.
+        target: String,
+        #[source]
+        source: PoolError,
+    },
+}
+
+impl PgStore {
+    /// Opens a pool on the database at `url` (`postgres://` or
+    /// `postgresql://`), and checks that one connection can be made.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, ConnectError> {
+        let mut config = tokio_postgres::Config::from_str(url).map_err(ConnectError::InvalidUrl)?;
+        config.connect_timeout(options.connect_timeout);
+        let target = describe_target(&config);
+        let pool = build_pool(config, options).map_err(ConnectError::Pool)?;
+        // Without this, a wrong URL or a database that is down would only
+        // show up as 503s on the first requests.
+        let first = pool
+            .get()
+            .await
+            .map_err(|source| ConnectError::Unreachable { target, source })?;
+        drop(first);
+        Ok(PgStore::from_pool(pool))
+    }
+}
+
+fn build_pool(config: tokio_postgres::Config, options: PgOptions) -> Result<Pool, BuildError> {
+    // Plain connections only for now; TLS will choose its connector here.
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(options.pool_size)
+        .wait_timeout(Some(options.acquire_timeout))
+        .create_timeout(Some(options.connect_timeout))
+        .recycle_timeout(Some(options.connect_timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+}
+
+/// Where the pool connects, for error messages: `user@host:port/dbname`.
+fn describe_target(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let host = match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            // One port applies to every host; otherwise one per host.
+            match ports.get(index).or(ports.first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    format!(
+        "{}@{}/{}",
+        config.get_user().unwrap_or_default(),
+        hosts.join(","),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_names_no_password() {
+        let config =
+            tokio_postgres::Config::from_str("postgresql://app:secret@db.example:6543/todos")
+                .unwrap();
+        assert_eq!(describe_target(&config), "app@db.example:6543/todos");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_url_is_refused() {
+        let options = PgOptions {
+            pool_size: 1,
+            acquire_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+        };
+        let error = PgStore::connect("postgres://host:notaport/db", options)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ConnectError::InvalidUrl(_)), "{error:?}");
+    }
+}

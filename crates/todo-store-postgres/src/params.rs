@@ -1,0 +1,174 @@
+//! Values bound to the store's statements: the shared crate's
+//! [`SqlParam`]s, a patch as the parameters of the update statement, and
+//! an `If-Match` condition as a flag and a version list.
+
+use todo_core::{Expected, NewTodo, Timestamp, TodoPatch};
+use todo_store_sql::SqlParam;
+use tokio_postgres::types::ToSql;
+
+/// A bound value; `Send` so a store future holding it stays `Send`.
+pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
+
+/// The driver value of a shared-SQL parameter.
+pub(crate) fn bind(param: SqlParam) -> Param {
+    match param {
+        SqlParam::Bool(value) => Box::new(value),
+        SqlParam::SmallInt(value) => Box::new(value),
+        SqlParam::BigInt(value) => Box::new(value),
+        SqlParam::Time(value) => Box::new(value),
+        SqlParam::Text(value) => Box::new(value),
+    }
+}
+
+/// Borrows bound values as the driver's parameter slice wants them.
+pub(crate) fn as_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// A version condition: whether any version will do, else which ones.
+#[derive(Debug)]
+pub(crate) struct VersionCheck {
+    pub(crate) any: bool,
+    pub(crate) versions: Vec<i64>,
+}
+
+impl VersionCheck {
+    pub(crate) fn new(expected: Option<&Expected>) -> Self {
+        match expected {
+            // Without `If-Match` the last write wins; `*` only needs the
+            // todo to exist, which the `id` condition checks already.
+            None | Some(Expected::Any) => VersionCheck {
+                any: true,
+                versions: Vec::new(),
+            },
+            Some(Expected::Versions(versions)) => VersionCheck {
+                any: false,
+                versions: versions.clone(),
+            },
+        }
+    }
+}
+
+/// The values of [`crate::sql::INSERT`].
+#[derive(Debug)]
+pub(crate) struct InsertParams {
+    title: String,
+    title_search: String,
+    description: Option<String>,
+    priority: i16,
+    due_date: Option<Timestamp>,
+    completed: bool,
+}
+
+impl InsertParams {
+    pub(crate) fn new(todo: NewTodo) -> Self {
+        InsertParams {
+            title_search: todo.title.search_key(),
+            title: todo.title.into_inner(),
+            description: todo.description.map(|text| text.into_inner()),
+            priority: todo.priority.get(),
+            due_date: todo.due_date,
+            completed: todo.completed,
+        }
+    }
+
+    pub(crate) fn as_refs(&self) -> [&(dyn ToSql + Sync); 6] {
+        [
+            &self.title,
+            &self.title_search,
+            &self.description,
+            &self.priority,
+            &self.due_date,
+            &self.completed,
+        ]
+    }
+}
+
+/// The arrays of [`crate::sql::INSERT_MANY`], one element per todo.
+#[derive(Debug, Default)]
+pub(crate) struct InsertManyParams {
+    titles: Vec<String>,
+    title_searches: Vec<String>,
+    descriptions: Vec<Option<String>>,
+    priorities: Vec<i16>,
+    due_dates: Vec<Option<Timestamp>>,
+    completed: Vec<bool>,
+}
+
+impl InsertManyParams {
+    pub(crate) fn new(todos: Vec<NewTodo>) -> Self {
+        let mut params = InsertManyParams::default();
+        for todo in todos {
+            let one = InsertParams::new(todo);
+            params.titles.push(one.title);
+            params.title_searches.push(one.title_search);
+            params.descriptions.push(one.description);
+            params.priorities.push(one.priority);
+            params.due_dates.push(one.due_date);
+            params.completed.push(one.completed);
+        }
+        params
+    }
+
+    pub(crate) fn as_refs(&self) -> [&(dyn ToSql + Sync); 6] {
+        [
+            &self.titles,
+            &self.title_searches,
+            &self.descriptions,
+            &self.priorities,
+            &self.due_dates,
+            &self.completed,
+        ]
+    }
+}
+
+/// The values of [`crate::sql::UPDATE`].
+#[derive(Debug)]
+pub(crate) struct UpdateParams {
+    id: i64,
+    title: Option<String>,
+    title_search: Option<String>,
+    set_description: bool,
+    description: Option<String>,
+    priority: Option<i16>,
+    set_due_date: bool,
+    due_date: Option<Timestamp>,
+    completed: Option<bool>,
+    check: VersionCheck,
+}
+
+impl UpdateParams {
+    pub(crate) fn new(id: i64, patch: TodoPatch, check: VersionCheck) -> Self {
+        UpdateParams {
+            id,
+            title_search: patch.title.as_ref().map(|title| title.search_key()),
+            title: patch.title.map(|title| title.into_inner()),
+            set_description: patch.description.is_some(),
+            description: patch.description.flatten().map(|text| text.into_inner()),
+            priority: patch.priority.map(|priority| priority.get()),
+            set_due_date: patch.due_date.is_some(),
+            due_date: patch.due_date.flatten(),
+            completed: patch.completed,
+            check,
+        }
+    }
+
+    pub(crate) fn as_refs(&self) -> [&(dyn ToSql + Sync); 11] {
+        [
+            &self.id,
+            &self.title,
+            &self.title_search,
+            &self.set_description,
+            &self.description,
+            &self.priority,
+            &self.set_due_date,
+            &self.due_date,
+            &self.completed,
+            &self.check.any,
+            &self.check.versions,
+        ]
+    }
+}

@@ -1,0 +1,101 @@
+//! The statements of the store, other than the listing and the delete by
+//! filter, which `todo-store-sql` shares with SQLite. Each is one text for
+//! every call, so `prepare_cached` prepares it once per connection.
+
+use std::sync::LazyLock;
+
+use todo_store_sql::TODO_COLUMNS;
+
+/// Inserts one todo: `$1` title, `$2` title search key, `$3` description,
+/// `$4` priority, `$5` due date, `$6` completed.
+pub(crate) static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+insert into todos (title, title_search, description, priority, due_date, completed)
+values ($1, $2, $3, $4, $5, $6)
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+/// Inserts many todos in one statement, one array per column in the order
+/// of [`INSERT`]'s parameters. `order by ord` makes the identity values
+/// follow the input order.
+pub(crate) static INSERT_MANY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+insert into todos (title, title_search, description, priority, due_date, completed)
+select u.title, u.title_search, u.description, u.priority, u.due_date, u.completed
+from unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[], $6::boolean[])
+    with ordinality as u(title, title_search, description, priority, due_date, completed, ord)
+order by u.ord
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+pub(crate) static SELECT_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+select {TODO_COLUMNS}
+from todos
+where id = $1
+"
+    )
+});
+
+/// Applies a patch, checking the version in the same step. `$1` id; then
+/// per field its new value, `null` meaning "keep" for the non-nullable
+/// ones, and a "set" flag before the nullable ones, whose `null` means
+/// "clear"; `$10` true accepts any version, else `$11` lists the accepted.
+pub(crate) static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+update todos
+set title = coalesce($2::text, title),
+    title_search = coalesce($3::text, title_search),
+    description = case when $4::boolean then $5::text else description end,
+    priority = coalesce($6::smallint, priority),
+    due_date = case when $7::boolean then $8::timestamptz else due_date end,
+    completed = coalesce($9::boolean, completed),
+    updated_at = now(),
+    version = version + 1
+where id = $1
+  and ($10::boolean or version = any($11::bigint[]))
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+/// Deletes a todo with the version check of [`UPDATE`]: `$1` id, `$2` any
+/// version, `$3` the accepted versions.
+pub(crate) const DELETE: &str = r"
+delete from todos
+where id = $1
+  and ($2::boolean or version = any($3::bigint[]))
+";
+
+/// Tells a missing todo from one whose version did not match, after a
+/// conditional write changed nothing.
+pub(crate) const EXISTS: &str = r"
+select 1
+from todos
+where id = $1
+";
+
+/// Locks the rows a bulk update will change, in id order so that two bulk
+/// updates over the same todos cannot deadlock.
+pub(crate) const LOCK_MANY: &str = r"
+select id
+from todos
+where id = any($1::bigint[])
+order by id
+for update
+";
+
+pub(crate) const PING: &str = "select 1";
+
+/// Serialises migrations of several instances starting at once.
+pub(crate) const ADVISORY_LOCK: &str = "select pg_advisory_lock($1)";
+
+pub(crate) const ADVISORY_UNLOCK: &str = "select pg_advisory_unlock($1)";

@@ -1,0 +1,249 @@
+//! [`PgStore`]: the [`TodoStore`] over a pool of PostgreSQL connections.
+//! Every method is one statement in autocommit, except the bulk update,
+//! which is one transaction.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+use todo_core::{
+    Expected, IdentifiedPatch, ListQuery, NewTodo, PoolStatus, StoreError, Todo, TodoFilter,
+    TodoPatch, TodoStore,
+};
+use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_statement};
+
+use crate::error::{from_pg, from_pool};
+use crate::params::{InsertManyParams, InsertParams, UpdateParams, VersionCheck, as_refs, bind};
+use crate::pipeline::try_join_all;
+use crate::row::{todo_from_row, todos_from_rows};
+use crate::sql::{DELETE, EXISTS, INSERT, INSERT_MANY, LOCK_MANY, PING, SELECT_ONE, UPDATE};
+
+/// The PostgreSQL store. Cloning is cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    pub(crate) fn from_pool(pool: Pool) -> Self {
+        PgStore { pool }
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Closes the pool: waiting and later requests fail as unavailable, and
+    /// connections close as they are returned (graceful shutdown).
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(from_pool)
+    }
+
+    /// After a conditional write changed nothing: was the todo missing, or
+    /// its version not the expected one?
+    async fn missing_or_changed(client: &Object, id: i64) -> StoreError {
+        let exists = async {
+            let statement = client.prepare_cached(EXISTS).await?;
+            client.query_opt(&statement, &[&id]).await
+        };
+        match exists.await {
+            Ok(Some(_)) => StoreError::PreconditionFailed,
+            Ok(None) => StoreError::NotFound(id),
+            Err(error) => from_pg(error),
+        }
+    }
+
+    async fn query_shared(
+        &self,
+        statement: Statement,
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let client = self.client().await?;
+        let prepared = client
+            .prepare_cached(&statement.sql)
+            .await
+            .map_err(from_pg)?;
+        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
+        client
+            .query(&prepared, &as_refs(&params))
+            .await
+            .map_err(from_pg)
+    }
+}
+
+#[async_trait]
+impl TodoStore for PgStore {
+    #[tracing::instrument(skip_all)]
+    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&INSERT).await.map_err(from_pg)?;
+        let params = InsertParams::new(todo);
+        let row = client
+            .query_one(&statement, &params.as_refs())
+            .await
+            .map_err(from_pg)?;
+        todo_from_row(&row)
+    }
+
+    #[tracing::instrument(skip_all, fields(count = todos.len()))]
+    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+        if todos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&INSERT_MANY).await.map_err(from_pg)?;
+        let params = InsertManyParams::new(todos);
+        let rows = client
+            .query(&statement, &params.as_refs())
+            .await
+            .map_err(from_pg)?;
+        let mut created = todos_from_rows(&rows)?;
+        // `returning` promises no order; ids were given in input order.
+        created.sort_by_key(|todo| todo.id);
+        Ok(created)
+    }
+
+    #[tracing::instrument(skip_all, fields(id))]
+    async fn get(&self, id: i64) -> Result<Todo, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&SELECT_ONE).await.map_err(from_pg)?;
+        let row = client
+            .query_opt(&statement, &[&id])
+            .await
+            .map_err(from_pg)?;
+        match row {
+            Some(row) => todo_from_row(&row),
+            None => Err(StoreError::NotFound(id)),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError> {
+        let rows = self
+            .query_shared(list_statement(query, Dialect::Postgres))
+            .await?;
+        todos_from_rows(&rows)
+    }
+
+    #[tracing::instrument(skip_all, fields(id))]
+    async fn update(
+        &self,
+        id: i64,
+        patch: TodoPatch,
+        expected: Option<&Expected>,
+    ) -> Result<Todo, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&UPDATE).await.map_err(from_pg)?;
+        let params = UpdateParams::new(id, patch, VersionCheck::new(expected));
+        let row = client
+            .query_opt(&statement, &params.as_refs())
+            .await
+            .map_err(from_pg)?;
+        match row {
+            Some(row) => todo_from_row(&row),
+            None => Err(Self::missing_or_changed(&client, id).await),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(count = patches.len()))]
+    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError> {
+        if patches.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_pg)?;
+        let lock = transaction
+            .prepare_cached(LOCK_MANY)
+            .await
+            .map_err(from_pg)?;
+        let update = transaction.prepare_cached(&UPDATE).await.map_err(from_pg)?;
+        let ids: Vec<i64> = patches.iter().map(|patch| patch.id).collect();
+        let locked: HashSet<i64> = transaction
+            .query(&lock, &[&ids])
+            .await
+            .map_err(from_pg)?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(from_pg)?;
+        if let Some(missing) = ids.iter().find(|id| !locked.contains(id)) {
+            // Dropping the transaction rolls it back; nothing was changed.
+            return Err(StoreError::NotFound(*missing));
+        }
+        let params: Vec<UpdateParams> = patches
+            .into_iter()
+            .map(|IdentifiedPatch { id, patch }| {
+                UpdateParams::new(id, patch, VersionCheck::new(None))
+            })
+            .collect();
+        let bound: Vec<_> = params.iter().map(UpdateParams::as_refs).collect();
+        let rows = try_join_all(
+            bound
+                .iter()
+                .map(|refs| transaction.query_opt(&update, refs)),
+        )
+        .await
+        .map_err(from_pg)?;
+        let mut updated = Vec::with_capacity(rows.len());
+        for (row, id) in rows.iter().zip(&ids) {
+            match row {
+                Some(row) => updated.push(todo_from_row(row)?),
+                // The rows are locked, so this would be a bug, not a race.
+                None => return Err(StoreError::NotFound(*id)),
+            }
+        }
+        transaction.commit().await.map_err(from_pg)?;
+        Ok(updated)
+    }
+
+    #[tracing::instrument(skip_all, fields(id))]
+    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(DELETE).await.map_err(from_pg)?;
+        let check = VersionCheck::new(expected);
+        let deleted = client
+            .execute(&statement, &[&id, &check.any, &check.versions])
+            .await
+            .map_err(from_pg)?;
+        if deleted == 0 {
+            return Err(Self::missing_or_changed(&client, id).await);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
+        let statement = delete_matching_statement(filter, Dialect::Postgres);
+        let client = self.client().await?;
+        let prepared = client
+            .prepare_cached(&statement.sql)
+            .await
+            .map_err(from_pg)?;
+        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
+        client
+            .execute(&prepared, &as_refs(&params))
+            .await
+            .map_err(from_pg)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.simple_query(PING).await.map_err(from_pg)?;
+        Ok(())
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.available,
+            in_use: status.size.saturating_sub(status.available),
+            waiting: status.waiting,
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! A throwaway PostgreSQL cluster for tests: one per test binary, started
+//! from the installed server binaries on a free port, with a migrated
+//! template database that each test clones into a database of its own.
+//!
+//! The cluster stops and its directory is deleted when the test binary
+//! exits, however it exits (see `testing/supervisor.rs`). Tests that stop or pause the server should
+//! live in a test binary of their own, so they disturb no other test.
+
+mod install;
+mod supervisor;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+use tokio_postgres::NoTls;
+
+use crate::{PgOptions, PgStore};
+use install::{ServerUser, bin_dir, check};
+use supervisor::Supervisor;
+
+/// The database every test database is cloned from.
+const TEMPLATE: &str = "todo_template";
+
+/// How long the server may take to accept connections after a start.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+static CLUSTER: OnceCell<TestCluster> = OnceCell::const_new();
+static NEXT_DATABASE: AtomicU64 = AtomicU64::new(1);
+
+/// The pool settings of the stores [`TestCluster::fresh_store`] opens.
+pub const TEST_OPTIONS: PgOptions = PgOptions {
+    pool_size: 4,
+    acquire_timeout: Duration::from_secs(5),
+    connect_timeout: Duration::from_secs(5),
+};
+
+/// A PostgreSQL server of this test binary.
+#[derive(Debug)]
+pub struct TestCluster {
+    dir: PathBuf,
+    port: u16,
+    supervisor: Mutex<Supervisor>,
+    postmaster: Mutex<Option<u32>>,
+}
+
+impl TestCluster {
+    /// The cluster of this test binary, started and given its migrated
+    /// template on first use.
+    pub async fn shared() -> &'static TestCluster {
+        CLUSTER.get_or_init(TestCluster::start_new).await
+    }
+
+    async fn start_new() -> TestCluster {
+        let bin = bin_dir();
+        let user = ServerUser::detect();
+        // Under /tmp, whatever TMPDIR says: the server's user must be able
+        // to reach it, and the socket path must stay short.
+        let dir = tempfile::Builder::new()
+            .prefix("todo-pg-")
+            .tempdir_in("/tmp")
+            .expect("could not create a directory for the test cluster")
+            .keep();
+        std::fs::create_dir(dir.join("sock")).expect("could not create the socket directory");
+        user.take_ownership(&dir);
+        let port = free_port();
+        let (supervisor, pid) = Supervisor::spawn(user, &dir, &bin, port);
+        let cluster = TestCluster {
+            dir,
+            port,
+            supervisor: Mutex::new(supervisor),
+            postmaster: Mutex::new(Some(pid)),
+        };
+        cluster.wait_until_ready(pid).await;
+        cluster.create_template().await;
+        cluster
+    }
+
+    /// The port the server listens on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of database `name` on this cluster, as the superuser.
+    pub fn url_for(&self, name: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Creates a new, migrated, empty database and returns its URL.
+    pub async fn fresh_database_url(&self) -> String {
+        let name = format!("t{}", NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+        // Identifiers cannot be bound; the name is made here, not read.
+        self.execute_as_admin(&format!("create database {name} template {TEMPLATE}"))
+            .await;
+        self.url_for(&name)
+    }
+
+    /// Creates a new database without any table, for migration tests, and
+    /// returns its URL.
+    pub async fn empty_database_url(&self) -> String {
+        let name = format!("e{}", NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+        self.execute_as_admin(&format!("create database {name}"))
+            .await;
+        self.url_for(&name)
+    }
+
+    /// A store on a fresh database, with [`TEST_OPTIONS`].
+    pub async fn fresh_store(&self) -> PgStore {
+        let url = self.fresh_database_url().await;
+        PgStore::connect(&url, TEST_OPTIONS)
+            .await
+            .expect("could not connect to the test database")
+    }
+
+    /// The postmaster's pid while the server runs.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        *self.postmaster.lock().expect("postmaster pid lock")
+    }
+
+    /// Stops the server (fast shutdown: sessions are ended) and waits until
+    /// it has exited. Blocks the calling thread for that time.
+    pub fn stop(&self) {
+        let mut supervisor = self.supervisor.lock().expect("supervisor lock");
+        supervisor.stop();
+        *self.postmaster.lock().expect("postmaster pid lock") = None;
+    }
+
+    /// Starts the server again after [`TestCluster::stop`], on the same
+    /// port, and waits until it accepts connections.
+    pub async fn start(&self) {
+        let pid = self.supervisor.lock().expect("supervisor lock").start();
+        *self.postmaster.lock().expect("postmaster pid lock") = Some(pid);
+        self.wait_until_ready(pid).await;
+    }
+
+    /// Freezes the server (SIGSTOP to the postmaster and every backend), so
+    /// it neither answers nor refuses, until the guard is dropped.
+    pub fn pause(&self) -> Paused<'_> {
+        signal_server(self.postmaster_pid(), "-STOP");
+        Paused { cluster: self }
+    }
+
+    async fn wait_until_ready(&self, pid: u32) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut config: tokio_postgres::Config = self
+            .url_for("postgres")
+            .parse()
+            .expect("the cluster URL parses");
+        config.connect_timeout(Duration::from_secs(1));
+        loop {
+            match config.connect(NoTls).await {
+                Ok(_) => return,
+                Err(error) => {
+                    assert!(
+                        is_running(pid),
+                        "PostgreSQL exited while starting:\n{}",
+                        self.log()
+                    );
+                    assert!(
+                        Instant::now() < deadline,
+                        "PostgreSQL did not accept connections within {READY_TIMEOUT:?} \
+                         ({error}):\n{}",
+                        self.log()
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn create_template(&self) {
+        self.execute_as_admin(&format!("create database {TEMPLATE}"))
+            .await;
+        let store = PgStore::connect(&self.url_for(TEMPLATE), TEST_OPTIONS)
+            .await
+            .expect("could not connect to the template database");
+        store
+            .migrate()
+            .await
+            .expect("could not migrate the template database");
+        store.close();
+        drop(store);
+        // `create database ... template` refuses while anyone is connected
+        // to the template, and closed connections take a moment to end.
+        let (client, connection) = tokio_postgres::connect(&self.url_for("postgres"), NoTls)
+            .await
+            .expect("could not connect to the test cluster");
+        tokio::spawn(connection);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let row = client
+                .query_one(
+                    "select count(*) from pg_stat_activity where datname = $1",
+                    &[&TEMPLATE],
+                )
+                .await
+                .expect("could not count the template's sessions");
+            if row.get::<_, i64>(0) == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "sessions on the template database did not end"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Runs one statement on the `postgres` database.
+    async fn execute_as_admin(&self, sql: &str) {
+        let (client, connection) = tokio_postgres::connect(&self.url_for("postgres"), NoTls)
+            .await
+            .expect("could not connect to the test cluster");
+        tokio::spawn(connection);
+        client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
+    }
+}
+
+/// A paused server; dropping it lets the server run again, even when the
+/// test panics.
+#[derive(Debug)]
+#[must_use = "the server runs again when this is dropped"]
+pub struct Paused<'a> {
+    cluster: &'a TestCluster,
+}
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        signal_server(self.cluster.postmaster_pid(), "-CONT");
+    }
+}
+
+/// Sends a signal to the postmaster and its children: stopping only the
+/// postmaster would leave open sessions answering.
+fn signal_server(postmaster: Option<u32>, signal: &str) {
+    let Some(postmaster) = postmaster else {
+        return;
+    };
+    let mut pids = children_of(postmaster);
+    pids.push(postmaster);
+    let output = Command::new("kill")
+        .arg(signal)
+        .args(pids.iter().map(u32::to_string))
+        .output();
+    check("kill", output, "could not signal the PostgreSQL processes");
+}
+
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| process_stat(*pid).is_some_and(|(_, ppid)| ppid == parent))
+        .collect()
+}
+
+/// The state letter and parent pid of a process, from `/proc/PID/stat`.
+fn process_stat(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses; it ends at the last `)`.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// Whether a process exists and has not exited (a zombie has).
+fn is_running(pid: u32) -> bool {
+    process_stat(pid).is_some_and(|(state, _)| !matches!(state, 'Z' | 'X'))
+}
+
+/// A port nobody listens on now. The server binds it a moment later; a
+/// clash in between is possible but rare on a test machine.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("could not find a free port");
+    listener.local_addr().expect("a bound address").port()
+}

@@ -1,0 +1,247 @@
+//! The store's operations as plain functions on one connection. The store
+//! runs the writing ones on its writer thread and the reading ones on a
+//! reader thread; each is one transaction (or one statement).
+
+use std::sync::LazyLock;
+
+use rusqlite::{
+    CachedStatement, Connection, OptionalExtension, TransactionBehavior, named_params,
+    params_from_iter,
+};
+use todo_core::{
+    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, StoreError, Todo, TodoFilter,
+    TodoPatch,
+};
+use todo_store_sql::{Dialect, TODO_COLUMNS, delete_matching_statement, list_statement};
+
+use crate::error::Failure;
+use crate::row::{micros, sql_value, todo_from_row};
+
+type Outcome<T> = Result<T, Failure>;
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+insert into todos (
+    title, title_search, description, priority, due_date, completed,
+    created_at, updated_at, version
+)
+values (
+    :title, :title_search, :description, :priority, :due_date, :completed,
+    :now, :now, 1
+)
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+// One statement for every patch, so it is prepared once: a field the patch
+// leaves alone is bound as null (non-null columns) or flagged off
+// (nullable columns, where null is a value the patch may set).
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+update todos
+set title = coalesce(:title, title),
+    title_search = coalesce(:title_search, title_search),
+    description = case when :set_description then :description else description end,
+    priority = coalesce(:priority, priority),
+    due_date = case when :set_due_date then :due_date else due_date end,
+    completed = coalesce(:completed, completed),
+    updated_at = :now,
+    version = version + 1
+where id = :id
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+static GET: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+select {TODO_COLUMNS}
+from todos
+where id = :id
+"
+    )
+});
+
+const VERSION: &str = r"
+select version
+from todos
+where id = :id
+";
+
+const DELETE: &str = r"
+delete from todos
+where id = :id
+";
+
+/// A write transaction. `immediate` takes the file's write lock at once, so
+/// a lock held by another process is waited for (busy timeout) at the start
+/// instead of failing midway when a read would turn into a write.
+fn write_transaction(connection: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    connection.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+pub(crate) fn create(connection: &mut Connection, todo: NewTodo) -> Outcome<Todo> {
+    let transaction = write_transaction(connection)?;
+    let created = insert(&mut transaction.prepare_cached(&INSERT)?, todo, now())?;
+    transaction.commit()?;
+    Ok(created)
+}
+
+pub(crate) fn create_many(connection: &mut Connection, todos: Vec<NewTodo>) -> Outcome<Vec<Todo>> {
+    let transaction = write_transaction(connection)?;
+    // One time for the whole batch: it is created at one moment.
+    let now = now();
+    let created = {
+        let mut statement = transaction.prepare_cached(&INSERT)?;
+        // In input order, so the ids increase in input order.
+        todos
+            .into_iter()
+            .map(|todo| insert(&mut statement, todo, now))
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    transaction.commit()?;
+    Ok(created)
+}
+
+fn insert(statement: &mut CachedStatement<'_>, todo: NewTodo, now: i64) -> rusqlite::Result<Todo> {
+    statement.query_row(
+        named_params! {
+            ":title": todo.title.as_str(),
+            ":title_search": todo.title.search_key(),
+            ":description": todo.description.as_ref().map(Description::as_str),
+            ":priority": todo.priority.get(),
+            ":due_date": todo.due_date.as_ref().map(micros),
+            ":completed": todo.completed,
+            ":now": now,
+        },
+        todo_from_row,
+    )
+}
+
+pub(crate) fn get(connection: &mut Connection, id: i64) -> Outcome<Todo> {
+    connection
+        .prepare_cached(&GET)?
+        .query_row(named_params! { ":id": id }, todo_from_row)
+        .optional()?
+        .ok_or(Failure::Store(StoreError::NotFound(id)))
+}
+
+pub(crate) fn list(connection: &mut Connection, query: &ListQuery) -> Outcome<Vec<Todo>> {
+    let statement = list_statement(query, Dialect::Sqlite);
+    let mut prepared = connection.prepare_cached(&statement.sql)?;
+    let todos = prepared
+        .query_map(
+            params_from_iter(statement.params.iter().map(sql_value)),
+            todo_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(todos)
+}
+
+pub(crate) fn update(
+    connection: &mut Connection,
+    id: i64,
+    patch: TodoPatch,
+    expected: Option<&Expected>,
+) -> Outcome<Todo> {
+    let transaction = write_transaction(connection)?;
+    // The check and the write are atomic: this transaction holds the write
+    // lock, and this thread is the only writer.
+    check_version(&transaction, id, expected)?;
+    let updated = apply(&transaction, id, patch, now())?.ok_or(StoreError::NotFound(id))?;
+    transaction.commit()?;
+    Ok(updated)
+}
+
+pub(crate) fn update_many(
+    connection: &mut Connection,
+    patches: Vec<IdentifiedPatch>,
+) -> Outcome<Vec<Todo>> {
+    let transaction = write_transaction(connection)?;
+    let now = now();
+    let mut updated = Vec::with_capacity(patches.len());
+    // In input order, so the first missing id is the one reported; returning
+    // early drops the transaction, which rolls back what was applied.
+    for IdentifiedPatch { id, patch } in patches {
+        updated.push(apply(&transaction, id, patch, now)?.ok_or(StoreError::NotFound(id))?);
+    }
+    transaction.commit()?;
+    Ok(updated)
+}
+
+/// Applies `patch` to the todo `id`; `None` when there is no such todo.
+fn apply(connection: &Connection, id: i64, patch: TodoPatch, now: i64) -> Outcome<Option<Todo>> {
+    let todo = connection
+        .prepare_cached(&UPDATE)?
+        .query_row(
+            named_params! {
+                ":id": id,
+                ":title": patch.title.as_ref().map(|title| title.as_str()),
+                ":title_search": patch.title.as_ref().map(|title| title.search_key()),
+                ":set_description": patch.description.is_some(),
+                ":description": patch.description.flatten().as_ref().map(Description::as_str),
+                ":priority": patch.priority.map(|priority| priority.get()),
+                ":set_due_date": patch.due_date.is_some(),
+                ":due_date": patch.due_date.flatten().as_ref().map(micros),
+                ":completed": patch.completed,
+                ":now": now,
+            },
+            todo_from_row,
+        )
+        .optional()?;
+    Ok(todo)
+}
+
+pub(crate) fn delete(
+    connection: &mut Connection,
+    id: i64,
+    expected: Option<&Expected>,
+) -> Outcome<()> {
+    let transaction = write_transaction(connection)?;
+    check_version(&transaction, id, expected)?;
+    transaction
+        .prepare_cached(DELETE)?
+        .execute(named_params! { ":id": id })?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// Fails with `NotFound` when the todo is absent (whatever `expected` says,
+/// API.md "Errors", 412) and `PreconditionFailed` when its version is not
+/// one `expected` accepts.
+fn check_version(connection: &Connection, id: i64, expected: Option<&Expected>) -> Outcome<()> {
+    let version: i64 = connection
+        .prepare_cached(VERSION)?
+        .query_row(named_params! { ":id": id }, |row| row.get(0))
+        .optional()?
+        .ok_or(StoreError::NotFound(id))?;
+    match expected {
+        Some(expected) if !expected.accepts(version) => {
+            Err(Failure::Store(StoreError::PreconditionFailed))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn delete_matching(connection: &mut Connection, filter: &TodoFilter) -> Outcome<u64> {
+    let statement = delete_matching_statement(filter, Dialect::Sqlite);
+    let transaction = write_transaction(connection)?;
+    let deleted = transaction
+        .prepare_cached(&statement.sql)?
+        .execute(params_from_iter(statement.params.iter().map(sql_value)))?;
+    transaction.commit()?;
+    Ok(deleted as u64)
+}
+
+pub(crate) fn ping(connection: &mut Connection) -> Outcome<()> {
+    connection.query_row("select 1", [], |row| row.get::<_, i64>(0))?;
+    Ok(())
+}
+
+fn now() -> i64 {
+    micros(&todo_core::now())
+}

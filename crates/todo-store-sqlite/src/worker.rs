@@ -1,0 +1,194 @@
+//! The store's threads and the jobs they run. Each thread owns one
+//! connection and runs the jobs it takes from its channel one at a time; a
+//! job that waited past its deadline is answered without touching the
+//! database, since its caller has been told so already.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use rusqlite::Connection;
+use todo_core::StoreError;
+use tokio::sync::oneshot;
+
+use crate::error::{Failure, timed_out};
+
+/// What a store thread takes from its channel.
+pub(crate) enum Message {
+    Job(Job),
+    /// Ends the thread once every job queued before it has run.
+    Stop,
+}
+
+/// Work for one connection, and when it stops being worth doing.
+pub(crate) struct Job {
+    deadline: Instant,
+    claim: Arc<AtomicU8>,
+    task: Task,
+}
+
+/// Runs a job's work on the connection, or answers `Unavailable` when given
+/// none; either way it sends the answer to the caller.
+type Task = Box<dyn FnOnce(Option<&mut Connection>) + Send>;
+
+// The life of a job: queued, then either started by a thread or abandoned by
+// its caller, whichever comes first. It never goes back.
+const QUEUED: u8 = 0;
+const STARTED: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// The caller's hold on a queued job. Dropping it (the caller gave up, or
+/// its future was dropped) abandons the job if no thread has started it.
+pub(crate) struct Ticket(Arc<AtomicU8>);
+
+impl Ticket {
+    /// Abandons the job; true if it will never run, false if a thread has
+    /// already started it.
+    pub(crate) fn abandon(&self) -> bool {
+        self.0
+            .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            || self.0.load(Ordering::Acquire) == ABANDONED
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}
+
+/// The answer a caller waits for.
+pub(crate) type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+/// Makes a job of `work`, to start before `deadline`.
+pub(crate) fn job<T, F>(deadline: Instant, work: F) -> (Job, Ticket, Answer<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
+{
+    let (sender, answer) = oneshot::channel();
+    let claim = Arc::new(AtomicU8::new(QUEUED));
+    let task = move |connection: Option<&mut Connection>| {
+        let result = match connection {
+            None => Err(timed_out()),
+            // A panic must not take the thread, and with it the connection,
+            // down. An open transaction is rolled back as the panic unwinds,
+            // so the connection is safe to go on with.
+            Some(connection) => match catch_unwind(AssertUnwindSafe(|| work(connection))) {
+                Ok(result) => result.map_err(StoreError::from),
+                Err(_) => Err(StoreError::Internal("a SQLite store job panicked".into())),
+            },
+        };
+        // The caller may have stopped waiting; then nobody needs the answer.
+        let _ = sender.send(result);
+    };
+    let job = Job {
+        deadline,
+        claim: Arc::clone(&claim),
+        task: Box::new(task),
+    };
+    (job, Ticket(claim), answer)
+}
+
+impl Job {
+    fn run(self, connection: &mut Connection, in_use: &AtomicUsize) {
+        let started = Instant::now() < self.deadline
+            && self
+                .claim
+                .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if !started {
+            (self.task)(None);
+            return;
+        }
+        in_use.fetch_add(1, Ordering::Relaxed);
+        (self.task)(Some(connection));
+        in_use.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Starts a thread that owns `connection` and runs the jobs of `jobs` until
+/// it takes `Stop` or every sender is gone; the connection closes with it.
+pub(crate) fn spawn(
+    name: String,
+    mut connection: Connection,
+    jobs: flume::Receiver<Message>,
+    in_use: Arc<AtomicUsize>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name).spawn(move || {
+        while let Ok(Message::Job(job)) = jobs.recv() {
+            job.run(&mut connection, &in_use);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn work_that_records(
+        ran: &Arc<AtomicBool>,
+    ) -> impl FnOnce(&mut Connection) -> Result<(), Failure> + Send + 'static {
+        let ran = Arc::clone(ran);
+        move |_| {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_job_picked_up_after_its_deadline_is_unavailable_and_never_runs() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        let ran = Arc::new(AtomicBool::new(false));
+        let past = Instant::now() - Duration::from_millis(1);
+        let (job, _ticket, mut answer) = job(past, work_that_records(&ran));
+        job.run(&mut connection, &AtomicUsize::new(0));
+        assert!(matches!(
+            answer.try_recv(),
+            Ok(Err(StoreError::Unavailable(_)))
+        ));
+        assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_job_its_caller_abandoned_never_runs() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        let ran = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (job, ticket, _answer) = job(deadline, work_that_records(&ran));
+        drop(ticket);
+        job.run(&mut connection, &AtomicUsize::new(0));
+        assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_started_job_cannot_be_abandoned() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (job, ticket, mut answer) = job(deadline, |_| Ok(7));
+        let in_use = AtomicUsize::new(0);
+        job.run(&mut connection, &in_use);
+        assert!(!ticket.abandon());
+        assert!(matches!(answer.try_recv(), Ok(Ok(7))));
+        assert_eq!(in_use.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_panicking_job_answers_internal_and_spares_the_thread() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (job, _ticket, mut answer) =
+            job(deadline, |_| -> Result<(), Failure> { panic!("a bug") });
+        job.run(&mut connection, &AtomicUsize::new(0));
+        assert!(matches!(
+            answer.try_recv(),
+            Ok(Err(StoreError::Internal(_)))
+        ));
+    }
+}

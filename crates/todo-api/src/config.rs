@@ -75,6 +75,62 @@ pub struct Config {
     /// Largest request body, in bytes; a larger one is answered 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Longest time a request may take from arrival to answer, waiting for
+    /// a slot and for the database included, in milliseconds; past it the
+    /// answer is 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
+
+    /// Most requests handled at once; more wait for a slot (see
+    /// `MAX_QUEUED_REQUESTS`).
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+
+    /// Most requests waiting for a slot; past that, requests are answered
+    /// 503 at once instead of piling up.
+    #[arg(long, env = "MAX_QUEUED_REQUESTS", default_value_t = 16_384)]
+    pub max_queued_requests: u32,
+
+    /// Pending connections the listening socket holds (capped by the
+    /// kernel's `net.core.somaxconn`), so a burst of new clients is not
+    /// refused.
+    #[arg(long, env = "LISTEN_BACKLOG", default_value_t = 4096)]
+    pub listen_backlog: u32,
+
+    /// Longest time a client may take to send a request's headers, in
+    /// milliseconds (against clients that trickle them).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// Largest request head (request line and headers), in bytes.
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(8192..))]
+    pub max_header_bytes: u32,
+
+    /// Longest request target (path and query), in bytes; longer is 414.
+    #[arg(long, env = "MAX_URI_BYTES", default_value_t = 8 * 1024)]
+    pub max_uri_bytes: usize,
+
+    /// On SIGTERM or Ctrl-C, how long `/ready` answers 503 while requests
+    /// are still served, so a load balancer stops sending new ones, in
+    /// milliseconds.
+    #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value_t = 0)]
+    pub shutdown_drain_ms: u64,
+
+    /// After that, how long requests in flight may take to finish before
+    /// the service exits anyway, in milliseconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
+    pub shutdown_grace_ms: u64,
+
+    /// Access tokens, comma-separated. When set, every `/api` route needs
+    /// `Authorization: Bearer <token>`; health and readiness stay open.
+    #[arg(long, env = "API_TOKENS", hide_env_values = true, value_parser = parse_secret)]
+    pub api_tokens: Option<SecretString>,
+
+    /// How long idempotency keys are kept, in hours (API.md asks for at
+    /// least 24).
+    #[arg(long, env = "IDEMPOTENCY_TTL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..))]
+    pub idempotency_ttl_hours: u64,
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -88,6 +144,26 @@ impl Config {
 
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The configured access tokens; empty when access is open.
+    pub fn tokens(&self) -> Vec<String> {
+        self.api_tokens
+            .as_ref()
+            .map(|tokens| {
+                tokens
+                    .expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|token| !token.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The listen address, resolving a host name if one is given.

@@ -1,5 +1,7 @@
 //! The route table and the layers every request passes through.
 
+mod access;
+mod admission;
 mod conditional;
 mod error;
 mod extract;
@@ -10,11 +12,14 @@ use std::any::Any;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use access::{AccessTokens, Principal};
+pub use admission::{Admission, AdmissionLimits};
 pub use error::ApiError;
 
 use crate::state::AppState;
@@ -28,7 +33,7 @@ pub fn router(state: AppState) -> Router {
         // through to `/api/todo/{id}` and answering 405.
         any(error::route_not_found)
     };
-    Router::new()
+    let api = Router::new()
         .route(
             "/api/todo",
             get(todos::list_todos)
@@ -43,6 +48,18 @@ pub fn router(state: AppState) -> Router {
                 .put(todos::replace_todo)
                 .delete(todos::delete_todo),
         )
+        // Layers added later run first: the token is checked before the
+        // request takes a slot.
+        .route_layer(from_fn_with_state(
+            state.admission.clone(),
+            admission::admit,
+        ))
+        .route_layer(from_fn_with_state(
+            state.tokens.clone(),
+            access::require_token,
+        ));
+    Router::new()
+        .merge(api)
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -1,22 +1,29 @@
 //! The state every handler shares.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use todo_core::TodoStore;
 
 use crate::config::Config;
+use crate::http::{AccessTokens, Admission, AdmissionLimits};
 
-/// What handlers read: the store and the settings of the HTTP layer.
+/// What handlers and middleware read: the store, the settings of the HTTP
+/// layer, access tokens, admission control and the service's lifecycle.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn TodoStore>,
     pub settings: Arc<HttpSettings>,
+    pub tokens: AccessTokens,
+    pub admission: Admission,
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("settings", &self.settings)
+            .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -29,13 +36,20 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
 }
 
-impl HttpSettings {
-    pub fn from_config(config: &Config) -> Self {
-        HttpSettings {
-            max_bulk_items: config.max_bulk_items as usize,
-            bulk_endpoints: config.bulk_endpoints,
-            max_body_bytes: config.max_body_bytes,
-        }
+/// Where the service is in its life: serving, or draining before it stops.
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    /// From now on `/ready` answers 503, so load balancers stop sending.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 }
 
@@ -43,7 +57,19 @@ impl AppState {
     pub fn new(store: Arc<dyn TodoStore>, config: &Config) -> Self {
         AppState {
             store,
-            settings: Arc::new(HttpSettings::from_config(config)),
+            settings: Arc::new(HttpSettings {
+                max_bulk_items: config.max_bulk_items as usize,
+                bulk_endpoints: config.bulk_endpoints,
+                max_body_bytes: config.max_body_bytes,
+            }),
+            tokens: AccessTokens::new(&config.tokens()),
+            admission: Admission::new(AdmissionLimits {
+                max_in_flight: config.max_in_flight as usize,
+                max_queued: config.max_queued_requests as usize,
+                request_timeout: config.request_timeout(),
+                max_uri_bytes: config.max_uri_bytes,
+            }),
+            lifecycle: Arc::new(Lifecycle::default()),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! nothing of HTTP or of any database driver.
 
 mod cursor;
+mod idempotency;
 mod input;
 mod listing;
 mod store;
@@ -13,6 +14,10 @@ mod validation;
 pub mod testing;
 
 pub use cursor::{decode_cursor, encode_cursor};
+pub use idempotency::{
+    Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, MAX_KEY_LEN,
+    StoredResponse, scope_of_token,
+};
 pub use input::{
     IdentifiedPatch, NewTodo, TodoPatch, identified_patches_from_json, new_todos_from_json,
 };

@@ -2,8 +2,10 @@
 
 use async_trait::async_trait;
 
+use crate::idempotency::{Creation, IdempotencyKey, KeyedOutcome};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::listing::{ListQuery, TodoFilter};
+use crate::todo::Timestamp;
 use crate::todo::Todo;
 
 /// Why a store could not do what was asked.
@@ -15,6 +17,12 @@ pub enum StoreError {
     /// The todo exists but its version is not one the caller expected.
     #[error("the todo has changed since the expected version")]
     PreconditionFailed,
+    /// Another request with this idempotency key is still being processed.
+    #[error("a request with this idempotency key is in flight")]
+    IdempotencyKeyInFlight,
+    /// This idempotency key was first used with another request.
+    #[error("the idempotency key was used with another request")]
+    IdempotencyKeyReused,
     /// The database cannot be reached, or no connection freed up in time.
     /// Nothing was changed; the request may be retried.
     #[error("database unavailable: {0}")]
@@ -25,6 +33,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Wraps any other failure as [`StoreError::Internal`].
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Internal(Box::new(error))
     }
@@ -40,6 +49,7 @@ pub enum Expected {
 }
 
 impl Expected {
+    /// Whether a todo at `version` satisfies the condition.
     pub fn accepts(&self, version: i64) -> bool {
         match self {
             Expected::Any => true,
@@ -66,6 +76,22 @@ pub trait TodoStore: Send + Sync + 'static {
 
     /// Creates all, in input order with increasing ids, or none.
     async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError>;
+
+    /// Creates under an idempotency key, in one transaction with the key
+    /// and the stored response: the first request with the key creates, a
+    /// later one with the same fingerprint is replayed, one with another
+    /// fingerprint is `IdempotencyKeyReused`, and one racing a request still
+    /// in flight is `IdempotencyKeyInFlight`. Exactly one creation happens
+    /// however many copies race, on any number of service instances.
+    async fn create_keyed(
+        &self,
+        key: &IdempotencyKey,
+        creation: Creation,
+    ) -> Result<KeyedOutcome, StoreError>;
+
+    /// Removes idempotency keys first used before `cutoff`, in small
+    /// batches so requests are not stalled; returns how many.
+    async fn purge_idempotency_keys(&self, cutoff: Timestamp) -> Result<u64, StoreError>;
 
     async fn get(&self, id: i64) -> Result<Todo, StoreError>;
 
@@ -96,4 +122,8 @@ pub trait TodoStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     fn pool_status(&self) -> PoolStatus;
+
+    /// Closes the pool for graceful shutdown: later calls fail as
+    /// unavailable; work already under way finishes.
+    async fn close(&self);
 }

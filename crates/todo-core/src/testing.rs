@@ -16,6 +16,7 @@
 mod changing;
 mod concurrency;
 mod creating;
+mod idempotency;
 mod listing;
 #[cfg(test)]
 mod memory;
@@ -48,6 +49,12 @@ pub use creating::{
     created_todos_get_increasing_ids_in_input_order, getting_a_missing_todo_is_not_found,
     successive_creates_get_increasing_ids, timestamps_round_trip_at_microsecond_precision,
     titles_and_descriptions_are_stored_exactly_as_sent,
+};
+pub use idempotency::{
+    a_key_reused_with_another_request_is_refused_and_creates_nothing,
+    a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once,
+    keys_of_different_scopes_do_not_meet, purging_removes_keys_older_than_the_cutoff_only,
+    racing_copies_of_a_keyed_bulk_create_create_once,
 };
 pub use listing::{
     delete_matching_deletes_exactly_what_list_matches, each_filter_lists_what_the_model_expects,
@@ -132,6 +139,11 @@ macro_rules! conformance_suite {
             concurrent_creates_all_succeed_with_distinct_ids,
             concurrent_conditional_updates_with_retry_lose_no_increment,
             ping_succeeds_and_the_pool_has_a_size,
+            a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once,
+            a_key_reused_with_another_request_is_refused_and_creates_nothing,
+            keys_of_different_scopes_do_not_meet,
+            racing_copies_of_a_keyed_bulk_create_create_once,
+            purging_removes_keys_older_than_the_cutoff_only,
         );
     };
     (@tests $make_store:expr; $($check:ident),* $(,)?) => {

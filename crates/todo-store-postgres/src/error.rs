@@ -28,6 +28,15 @@ pub(crate) fn from_pool(error: PoolError) -> StoreError {
 
 /// Maps a failure of a statement or of a new connection.
 pub(crate) fn from_pg(error: tokio_postgres::Error) -> StoreError {
+    // Two copies of a keyed create can only both reach the insert of the key
+    // if the advisory lock was lost with a connection; the key's primary key
+    // still keeps it to one, and the loser was racing a request in flight.
+    if error
+        .as_db_error()
+        .is_some_and(|db| db.constraint() == Some("idempotency_keys_pkey"))
+    {
+        return StoreError::IdempotencyKeyInFlight;
+    }
     if is_unavailable(&error) {
         StoreError::Unavailable(describe(&error))
     } else {

@@ -5,6 +5,7 @@
 
 mod connect;
 mod error;
+mod idempotency;
 mod migrate;
 mod params;
 mod pipeline;

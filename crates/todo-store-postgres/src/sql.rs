@@ -99,3 +99,36 @@ pub(crate) const PING: &str = "select 1";
 pub(crate) const ADVISORY_LOCK: &str = "select pg_advisory_lock($1)";
 
 pub(crate) const ADVISORY_UNLOCK: &str = "select pg_advisory_unlock($1)";
+
+/// Takes the transaction-scoped lock of an idempotency key (`$1` scope,
+/// `$2` key) if no other transaction holds it: held means a request with
+/// that key is in flight, on this instance or another. Keys have no
+/// spaces, so the space keeps scope and key apart.
+pub(crate) const TRY_LOCK_KEY: &str = r"
+select pg_try_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))
+";
+
+pub(crate) const SELECT_KEY: &str = r"
+select fingerprint, status, body
+from idempotency_keys
+where scope = $1 and key = $2
+";
+
+pub(crate) const INSERT_KEY: &str = r"
+insert into idempotency_keys (scope, key, fingerprint, status, body)
+values ($1, $2, $3, $4, $5)
+";
+
+/// Deletes at most one batch of keys first used before `$1`.
+pub(crate) const PURGE_KEYS: &str = r"
+delete from idempotency_keys
+where (scope, key) in (
+    select scope, key
+    from idempotency_keys
+    where created_at < $1
+    limit 1000
+)
+";
+
+/// The size of one purge batch, as in [`PURGE_KEYS`].
+pub(crate) const PURGE_BATCH: u64 = 1000;

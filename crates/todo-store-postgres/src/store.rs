@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use todo_core::{
-    Expected, IdentifiedPatch, ListQuery, NewTodo, PoolStatus, StoreError, Todo, TodoFilter,
-    TodoPatch, TodoStore,
+    Creation, Expected, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo,
+    PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
 use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_statement};
 
@@ -31,12 +31,6 @@ impl PgStore {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
-    }
-
-    /// Closes the pool: waiting and later requests fail as unavailable, and
-    /// connections close as they are returned (graceful shutdown).
-    pub fn close(&self) {
-        self.pool.close();
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -104,6 +98,20 @@ impl TodoStore for PgStore {
         // `returning` promises no order; ids were given in input order.
         created.sort_by_key(|todo| todo.id);
         Ok(created)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_keyed(
+        &self,
+        key: &IdempotencyKey,
+        creation: Creation,
+    ) -> Result<KeyedOutcome, StoreError> {
+        self.create_keyed_in_transaction(key, creation).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn purge_idempotency_keys(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        self.purge_keys_in_batches(cutoff).await
     }
 
     #[tracing::instrument(skip_all, fields(id))]
@@ -234,6 +242,10 @@ impl TodoStore for PgStore {
         let client = self.client().await?;
         client.simple_query(PING).await.map_err(from_pg)?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close();
     }
 
     fn pool_status(&self) -> PoolStatus {

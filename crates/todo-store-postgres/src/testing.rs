@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
+use todo_core::TodoStore;
+
 use crate::{PgOptions, PgStore};
 use install::{ServerUser, bin_dir, check};
 use supervisor::Supervisor;
@@ -182,7 +184,7 @@ impl TestCluster {
             .migrate()
             .await
             .expect("could not migrate the template database");
-        store.close();
+        store.close().await;
         drop(store);
         // `create database ... template` refuses while anyone is connected
         // to the template, and closed connections take a moment to end.

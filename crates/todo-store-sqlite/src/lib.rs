@@ -9,6 +9,7 @@
 
 mod connection;
 mod error;
+mod idempotency;
 mod queries;
 mod row;
 mod store;

@@ -19,7 +19,7 @@ use crate::row::{micros, sql_value, todo_from_row};
 
 type Outcome<T> = Result<T, Failure>;
 
-static INSERT: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 insert into todos (
@@ -80,7 +80,9 @@ where id = :id
 /// A write transaction. `immediate` takes the file's write lock at once, so
 /// a lock held by another process is waited for (busy timeout) at the start
 /// instead of failing midway when a read would turn into a write.
-fn write_transaction(connection: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+pub(crate) fn write_transaction(
+    connection: &mut Connection,
+) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     connection.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
@@ -107,7 +109,11 @@ pub(crate) fn create_many(connection: &mut Connection, todos: Vec<NewTodo>) -> O
     Ok(created)
 }
 
-fn insert(statement: &mut CachedStatement<'_>, todo: NewTodo, now: i64) -> rusqlite::Result<Todo> {
+pub(crate) fn insert(
+    statement: &mut CachedStatement<'_>,
+    todo: NewTodo,
+    now: i64,
+) -> rusqlite::Result<Todo> {
     statement.query_row(
         named_params! {
             ":title": todo.title.as_str(),
@@ -242,6 +248,6 @@ pub(crate) fn ping(connection: &mut Connection) -> Outcome<()> {
     Ok(())
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     micros(&todo_core::now())
 }

@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use todo_core::{
-    Expected, IdentifiedPatch, ListQuery, NewTodo, PoolStatus, StoreError, Todo, TodoFilter,
-    TodoPatch, TodoStore,
+    Creation, Expected, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo,
+    PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
 
 use crate::connection::{self, ConnectionSettings};
 use crate::error::{Failure, OpenError, closed, timed_out};
+use crate::idempotency::{self, InFlight};
 use crate::queries;
+use crate::row::micros;
 use crate::worker::{self, Message};
 
 /// How long a caller still waits for a job a thread started just before its
@@ -63,6 +65,8 @@ struct Inner {
     in_use: Arc<AtomicUsize>,
     closed: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Idempotency keys of keyed creates under way.
+    keys_in_flight: InFlight,
 }
 
 /// Which threads run a job.
@@ -130,6 +134,7 @@ impl SqliteStore {
                 in_use,
                 closed: AtomicBool::new(false),
                 threads: Mutex::new(threads),
+                keys_in_flight: InFlight::default(),
             }),
             #[cfg(feature = "testing")]
             temp_dir: None,
@@ -256,6 +261,40 @@ impl TodoStore for SqliteStore {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn create_keyed(
+        &self,
+        key: &IdempotencyKey,
+        creation: Creation,
+    ) -> Result<KeyedOutcome, StoreError> {
+        let Some(_claim) = self.inner.keys_in_flight.claim(key) else {
+            return Err(StoreError::IdempotencyKeyInFlight);
+        };
+        let key = key.clone();
+        self.run(Lane::Write, move |connection| {
+            idempotency::create_keyed(connection, &key, creation)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn purge_idempotency_keys(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let cutoff = micros(&cutoff);
+        let mut purged = 0;
+        loop {
+            // One batch per job, so writes queued meanwhile run in between.
+            let deleted = self
+                .run(Lane::Write, move |connection| {
+                    idempotency::purge_batch(connection, cutoff)
+                })
+                .await?;
+            purged += deleted as u64;
+            if deleted < idempotency::PURGE_BATCH {
+                return Ok(purged);
+            }
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(id = id))]
     async fn get(&self, id: i64) -> Result<Todo, StoreError> {
         self.run(Lane::Read, move |connection| queries::get(connection, id))
@@ -314,6 +353,10 @@ impl TodoStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(Lane::Read, queries::ping).await
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
     }
 
     fn pool_status(&self) -> PoolStatus {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use todo_core::{StoreError, ValidationErrors};
+use todo_core::{FieldError, IDEMPOTENCY_KEY_HEADER, Loc, StoreError, ValidationErrors};
 
 /// Seconds a client is told to wait before retrying after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -31,8 +31,18 @@ pub enum ApiError {
     BadRequest,
     #[error("precondition failed")]
     PreconditionFailed,
+    #[error("missing or unknown access token")]
+    Unauthorized,
+    #[error("a request with this idempotency key is in flight")]
+    IdempotencyKeyInFlight,
+    #[error("request target too long")]
+    UriTooLong,
     #[error("service unavailable")]
     Unavailable,
+    #[error("overloaded: no request slot freed up")]
+    Overloaded,
+    #[error("request timed out")]
+    TimedOut,
     #[error("internal error")]
     Internal,
 }
@@ -42,6 +52,15 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(_) => ApiError::TodoNotFound,
             StoreError::PreconditionFailed => ApiError::PreconditionFailed,
+            StoreError::IdempotencyKeyInFlight => ApiError::IdempotencyKeyInFlight,
+            StoreError::IdempotencyKeyReused => ApiError::Validation(
+                FieldError::new(
+                    Loc::header(IDEMPOTENCY_KEY_HEADER),
+                    "value_error",
+                    "Value error, this Idempotency-Key was used with a different request",
+                )
+                .into(),
+            ),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable; answering 503");
                 ApiError::Unavailable
@@ -66,7 +85,12 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadRequest => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::IdempotencyKeyInFlight => StatusCode::CONFLICT,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::Unavailable | ApiError::Overloaded | ApiError::TimedOut => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,7 +111,14 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge => json!("Request body too large"),
             ApiError::BadRequest => json!("Request body could not be read"),
             ApiError::PreconditionFailed => json!("Precondition Failed"),
+            ApiError::Unauthorized => json!("Not authenticated"),
+            ApiError::IdempotencyKeyInFlight => {
+                json!("A request with this Idempotency-Key is still being processed; retry later")
+            }
+            ApiError::UriTooLong => json!("URI Too Long"),
             ApiError::Unavailable => json!("Service temporarily unavailable; retry later"),
+            ApiError::Overloaded => json!("Service overloaded; retry later"),
+            ApiError::TimedOut => json!("The request took too long; retry later"),
             ApiError::Internal => json!("Internal Server Error"),
         };
         let mut response = (status, Json(json!({ "detail": detail }))).into_response();

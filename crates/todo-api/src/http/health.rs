@@ -21,20 +21,27 @@ pub async fn health() -> Json<serde_json::Value> {
 
 /// `GET /ready`: 200 only when the database answers within a second.
 pub async fn ready(State(state): State<AppState>) -> Response {
+    if state.lifecycle.is_draining() {
+        return unavailable("shutting down");
+    }
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
-        outcome => {
-            let reason = match outcome {
-                Ok(Err(error)) => error.to_string(),
-                _ => "no answer within a second".to_owned(),
-            };
-            tracing::warn!(%reason, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(RETRY_AFTER, HeaderValue::from_static("1"))],
-                Json(json!({ "status": "unavailable", "detail": "Database unavailable" })),
-            )
-                .into_response()
+        Ok(Err(error)) => {
+            tracing::warn!(reason = %error, "not ready");
+            unavailable("database unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within a second");
+            unavailable("database unavailable")
         }
     }
+}
+
+fn unavailable(detail: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(RETRY_AFTER, HeaderValue::from_static("1"))],
+        Json(json!({ "status": "unavailable", "detail": detail })),
+    )
+        .into_response()
 }

@@ -1,17 +1,19 @@
 //! The `/api/todo` resource: its handlers, each one validation step, one
 //! store call and one response (API.md, "Endpoints").
 
-use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::header::{ETAG, LINK, LOCATION};
+use axum::http::header::{CONTENT_TYPE, ETAG, LINK, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 use todo_core::{
-    ListQuery, Loc, NewTodo, StoreError, Todo, TodoPatch, delete_filter_from_params,
+    Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, ListQuery, Loc,
+    NewTodo, StoreError, Todo, TodoPatch, ValidationErrors, delete_filter_from_params,
     identified_patches_from_json, new_todos_from_json,
 };
 
+use super::access::Principal;
 use super::conditional::{expected_version, none_match_hits};
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryPairs, all_valid, parse_todo_id};
@@ -20,23 +22,113 @@ use crate::state::AppState;
 /// `POST /api/todo`
 pub async fn create_todo(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let new = NewTodo::from_json(&body, &Loc::body())?;
-    let todo = state.store.create(new).await?;
-    let location =
-        HeaderValue::from_str(&format!("/api/todo/{}", todo.id)).map_err(|_| ApiError::Internal)?;
-    Ok((StatusCode::CREATED, [(LOCATION, location)], with_etag(todo)).into_response())
+    let (new, key) = all_valid(
+        NewTodo::from_json(&body, &Loc::body()),
+        idempotency_key(&headers),
+    )?;
+    match key {
+        None => Ok(created_response(Created::One(
+            state.store.create(new).await?,
+        ))),
+        Some(key) => {
+            let key = IdempotencyKey::new(principal.scope, key, TODOS_PATH, &body);
+            keyed_response(state.store.create_keyed(&key, Creation::One(new)).await?)
+        }
+    }
 }
 
 /// `POST /api/todo/bulk`
 pub async fn create_todos(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let todos = new_todos_from_json(&body, state.settings.max_bulk_items)?;
-    let created = state.store.create_many(todos).await?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    let (todos, key) = all_valid(
+        new_todos_from_json(&body, state.settings.max_bulk_items),
+        idempotency_key(&headers),
+    )?;
+    match key {
+        None => Ok(created_response(Created::Many(
+            state.store.create_many(todos).await?,
+        ))),
+        Some(key) => {
+            let key = IdempotencyKey::new(principal.scope, key, BULK_PATH, &body);
+            keyed_response(
+                state
+                    .store
+                    .create_keyed(&key, Creation::Many(todos))
+                    .await?,
+            )
+        }
+    }
+}
+
+const TODOS_PATH: &str = "/api/todo";
+const BULK_PATH: &str = "/api/todo/bulk";
+
+/// The request's `Idempotency-Key`, if it has one.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ValidationErrors> {
+    headers
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .map(|value| IdempotencyKey::parse_header(value.as_bytes()))
+        .transpose()
+        .map_err(ValidationErrors::from)
+}
+
+/// The 201 of a create: a single todo with its `Location` and `ETag`, or
+/// the bulk array. The body is the text a replay would give.
+fn created_response(created: Created) -> Response {
+    let body = created.body();
+    let mut response = (StatusCode::CREATED, json_body(body)).into_response();
+    if let Created::One(todo) = &created {
+        add_todo_headers(response.headers_mut(), todo.id, &todo.etag());
+    }
+    response
+}
+
+fn keyed_response(outcome: KeyedOutcome) -> Result<Response, ApiError> {
+    match outcome {
+        KeyedOutcome::Created(created) => Ok(created_response(created)),
+        KeyedOutcome::Replayed(stored) => {
+            let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::Internal)?;
+            // A single create's answer names its todo; it had version 1.
+            let single_id = serde_json::from_str::<serde_json::Value>(&stored.body)
+                .ok()
+                .and_then(|body| body.get("id").and_then(serde_json::Value::as_i64));
+            let mut response = (status, json_body(stored.body)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            if let Some(id) = single_id {
+                add_todo_headers(headers, id, &format!("\"{id}-1\""));
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// Marks a response as the stored answer of an earlier request.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+fn add_todo_headers(headers: &mut HeaderMap, id: i64, etag: &str) {
+    if let Ok(location) = HeaderValue::from_str(&format!("{TODOS_PATH}/{id}")) {
+        headers.insert(LOCATION, location);
+    }
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        headers.insert(ETAG, etag);
+    }
+}
+
+/// JSON text already serialised, as a response body.
+fn json_body(text: String) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        text,
+    )
 }
 
 /// `GET /api/todo`

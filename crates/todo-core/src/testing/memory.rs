@@ -6,11 +6,12 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome, StoredResponse};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::listing::{ListQuery, TodoFilter};
 use crate::store::{Expected, PoolStatus, StoreError, TodoStore};
 use crate::testing::model::{expected_page, matches};
-use crate::todo::{Todo, now};
+use crate::todo::{Timestamp, Todo, now};
 
 #[derive(Debug, Default)]
 struct MemoryStore {
@@ -21,6 +22,7 @@ struct MemoryStore {
 struct State {
     last_id: i64,
     todos: BTreeMap<i64, Todo>,
+    keys: BTreeMap<(String, String), (String, StoredResponse, Timestamp)>,
 }
 
 impl State {
@@ -86,6 +88,43 @@ impl TodoStore for MemoryStore {
         Ok(todos.into_iter().map(|todo| state.insert(todo)).collect())
     }
 
+    async fn create_keyed(
+        &self,
+        key: &IdempotencyKey,
+        creation: Creation,
+    ) -> Result<KeyedOutcome, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let entry = (key.scope.clone(), key.key.clone());
+        if let Some((fingerprint, response, _)) = state.keys.get(&entry) {
+            return if *fingerprint == key.fingerprint {
+                Ok(KeyedOutcome::Replayed(response.clone()))
+            } else {
+                Err(StoreError::IdempotencyKeyReused)
+            };
+        }
+        let created = match creation {
+            Creation::One(todo) => Created::One(state.insert(todo)),
+            Creation::Many(todos) => {
+                Created::Many(todos.into_iter().map(|todo| state.insert(todo)).collect())
+            }
+        };
+        let response = StoredResponse {
+            status: 201,
+            body: created.body(),
+        };
+        state
+            .keys
+            .insert(entry, (key.fingerprint.clone(), response, now()));
+        Ok(KeyedOutcome::Created(created))
+    }
+
+    async fn purge_idempotency_keys(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let before = state.keys.len();
+        state.keys.retain(|_, (_, _, at)| *at >= cutoff);
+        Ok((before - state.keys.len()) as u64)
+    }
+
     async fn get(&self, id: i64) -> Result<Todo, StoreError> {
         Ok(self.state.lock().unwrap().check(id, None)?.clone())
     }
@@ -135,6 +174,8 @@ impl TodoStore for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn close(&self) {}
 
     fn pool_status(&self) -> PoolStatus {
         PoolStatus {

@@ -1,0 +1,141 @@
+//! Keyed creates (API.md, "Idempotency") on the writer thread: the todos,
+//! the key and the stored response in one transaction. The one writer
+//! serialises copies of a request; the store's in-flight set tells a copy
+//! that arrives while the first is still queued or running.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{Connection, OptionalExtension, named_params};
+use todo_core::{Created, Creation, IdempotencyKey, KeyedOutcome, StoreError, StoredResponse};
+
+use crate::error::Failure;
+use crate::queries::{INSERT, insert, now, write_transaction};
+
+/// The status a keyed create answers and stores.
+const CREATED: u16 = 201;
+
+const SELECT_KEY: &str = r"
+select fingerprint, status, body
+from idempotency_keys
+where scope = :scope and key = :key
+";
+
+const INSERT_KEY: &str = r"
+insert into idempotency_keys (scope, key, fingerprint, status, body, created_at)
+values (:scope, :key, :fingerprint, :status, :body, :now)
+";
+
+/// Deletes at most one batch of keys first used before `:cutoff`.
+const PURGE_KEYS: &str = r"
+delete from idempotency_keys
+where (scope, key) in (
+    select scope, key
+    from idempotency_keys
+    where created_at < :cutoff
+    limit :batch
+)
+";
+
+/// Keys deleted per purge transaction, so the writer is never held long.
+pub(crate) const PURGE_BATCH: usize = 1000;
+
+pub(crate) fn create_keyed(
+    connection: &mut Connection,
+    key: &IdempotencyKey,
+    creation: Creation,
+) -> Result<KeyedOutcome, Failure> {
+    let transaction = write_transaction(connection)?;
+    let stored = transaction
+        .prepare_cached(SELECT_KEY)?
+        .query_row(
+            named_params! {":scope": key.scope, ":key": key.key},
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, u16>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    if let Some((fingerprint, status, body)) = stored {
+        if fingerprint != key.fingerprint {
+            return Err(StoreError::IdempotencyKeyReused.into());
+        }
+        return Ok(KeyedOutcome::Replayed(StoredResponse { status, body }));
+    }
+    let now = now();
+    let created = {
+        let mut statement = transaction.prepare_cached(&INSERT)?;
+        match creation {
+            Creation::One(todo) => Created::One(insert(&mut statement, todo, now)?),
+            Creation::Many(todos) => Created::Many(
+                todos
+                    .into_iter()
+                    .map(|todo| insert(&mut statement, todo, now))
+                    .collect::<rusqlite::Result<_>>()?,
+            ),
+        }
+    };
+    transaction
+        .prepare_cached(INSERT_KEY)?
+        .execute(named_params! {
+            ":scope": key.scope,
+            ":key": key.key,
+            ":fingerprint": key.fingerprint,
+            ":status": CREATED,
+            ":body": created.body(),
+            ":now": now,
+        })?;
+    transaction.commit()?;
+    Ok(KeyedOutcome::Created(created))
+}
+
+/// Deletes one batch of keys first used before `cutoff` (microseconds);
+/// returns how many.
+pub(crate) fn purge_batch(connection: &mut Connection, cutoff: i64) -> Result<usize, Failure> {
+    let transaction = write_transaction(connection)?;
+    let deleted = transaction
+        .prepare_cached(PURGE_KEYS)?
+        .execute(named_params! {":cutoff": cutoff, ":batch": PURGE_BATCH as i64})?;
+    transaction.commit()?;
+    Ok(deleted)
+}
+
+/// The keys of keyed creates under way in this process.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct InFlight(Arc<Mutex<HashSet<(String, String)>>>);
+
+/// Holds a key as in flight until dropped.
+#[derive(Debug)]
+pub(crate) struct InFlightGuard {
+    set: InFlight,
+    entry: (String, String),
+}
+
+impl InFlight {
+    /// Marks `key` in flight, unless it already is.
+    pub(crate) fn claim(&self, key: &IdempotencyKey) -> Option<InFlightGuard> {
+        let entry = (key.scope.clone(), key.key.clone());
+        let inserted = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(entry.clone());
+        inserted.then(|| InFlightGuard {
+            set: self.clone(),
+            entry,
+        })
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.set
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.entry);
+    }
+}

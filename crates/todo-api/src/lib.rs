@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod http;
+pub mod maintenance;
+pub mod server;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

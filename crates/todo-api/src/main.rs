@@ -1,35 +1,68 @@
 //! The `todo-api` binary: reads the configuration, opens the store, serves
-//! until SIGTERM or Ctrl-C.
+//! until SIGTERM or Ctrl-C, then drains and exits 0.
+
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use todo_api::config::{Cli, Command};
-use todo_api::{AppState, router, storage, telemetry};
+use todo_api::server::{self, ServerLimits};
+use todo_api::{AppState, maintenance, router, storage, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init();
+    raise_open_file_limit();
     let config = cli.config;
     tracing::info!(database = %config.database_url_for_logs(), "opening the store");
     let store = storage::open_store(&config).await?;
     if cli.command == Some(Command::Migrate) {
+        store.close().await;
         tracing::info!("migrations applied");
         return Ok(());
     }
     let addr = config.listen_addr().await.context("cannot resolve HOST")?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
+    let listener = server::bind(addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
-    tracing::info!("listening on http://{local}");
-    let app = router(AppState::new(store, &config));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+
+    let state = AppState::new(store.clone(), &config);
+    let ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
+    let purge = maintenance::spawn_key_purge(store.clone(), ttl);
+    let lifecycle = state.lifecycle.clone();
+    let drain = Duration::from_millis(config.shutdown_drain_ms);
+    let shutdown = async move {
+        shutdown_signal().await;
+        lifecycle.start_draining();
+        if !drain.is_zero() {
+            tracing::info!(
+                drain_ms = config.shutdown_drain_ms,
+                "draining: /ready answers 503"
+            );
+            tokio::time::sleep(drain).await;
+        }
+    };
+    let limits = ServerLimits {
+        listen_backlog: config.listen_backlog,
+        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        max_header_bytes: config.max_header_bytes as usize,
+        shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
+    };
+    server::serve(listener, router(state), limits, shutdown).await;
+    purge.abort();
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Thousands of concurrent clients need as many file descriptors; the
+/// default soft limit (often 1024) would refuse them.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open file limit"),
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -55,5 +88,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: /ready answers 503, requests in flight finish");
 }

@@ -12,6 +12,13 @@ use tokio_postgres::config::Host;
 
 use crate::store::PgStore;
 
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 3;
+/// Longest time sent data may stay unacknowledged before the connection is
+/// dropped (Linux `TCP_USER_TIMEOUT`).
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How the store's connection pool behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PgOptions {
@@ -47,6 +54,15 @@ impl PgStore {
     pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, ConnectError> {
         let mut config = tokio_postgres::Config::from_str(url).map_err(ConnectError::InvalidUrl)?;
         config.connect_timeout(options.connect_timeout);
+        // A server that vanishes without closing its connections (a crash of
+        // its host, a cut network) is noticed within about half a minute,
+        // not the hours of the kernel's defaults.
+        config
+            .keepalives(true)
+            .keepalives_idle(KEEPALIVE_IDLE)
+            .keepalives_interval(KEEPALIVE_INTERVAL)
+            .keepalives_retries(KEEPALIVE_RETRIES)
+            .tcp_user_timeout(TCP_USER_TIMEOUT);
         let target = describe_target(&config);
         let pool = build_pool(config, options).map_err(ConnectError::Pool)?;
         // Without this, a wrong URL or a database that is down would only

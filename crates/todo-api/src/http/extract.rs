@@ -2,7 +2,7 @@
 //! malformed input gets the contract's error bodies, never axum's text.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -83,17 +83,30 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
-/// Reads the `{id}` path segment as a todo id, as FastAPI's `id: int`.
-pub fn parse_todo_id(segment: &str) -> Result<i64, ValidationErrors> {
-    segment.parse::<i64>().map_err(|_| {
-        FieldError::new(
-            Loc::path("id"),
-            "int_parsing",
-            "Input should be a valid integer, unable to parse string as an integer",
-        )
-        .with_input(segment)
-        .into()
-    })
+/// The `{id}` path segment read as a todo id, as FastAPI's `id: int`. The
+/// extraction itself never fails, so a handler can report a bad id together
+/// with the faults of the body.
+#[derive(Debug)]
+pub struct TodoId(pub Result<i64, ValidationErrors>);
+
+impl<S: Send + Sync> FromRequestParts<S> for TodoId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let segment = Path::<String>::from_request_parts(parts, state).await;
+        let id = segment
+            .ok()
+            .and_then(|Path(segment)| segment.parse::<i64>().ok())
+            .ok_or_else(|| {
+                FieldError::new(
+                    Loc::path("id"),
+                    "int_parsing",
+                    "Input should be a valid integer, unable to parse string as an integer",
+                )
+                .into()
+            });
+        Ok(TodoId(id))
+    }
 }
 
 /// Joins the faults of a request's parts, so one answer lists them all.

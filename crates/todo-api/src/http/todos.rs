@@ -1,7 +1,7 @@
 //! The `/api/todo` resource: its handlers, each one validation step, one
 //! store call and one response (API.md, "Endpoints").
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::header::{CONTENT_TYPE, ETAG, LINK, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use todo_core::{
 use super::access::Principal;
 use super::conditional::{expected_version, none_match_hits};
 use super::error::ApiError;
-use super::extract::{JsonBody, QueryPairs, all_valid, parse_todo_id};
+use super::extract::{JsonBody, QueryPairs, TodoId, all_valid};
 use crate::state::AppState;
 
 /// `POST /api/todo`
@@ -165,10 +165,10 @@ fn encode_params(params: &[(&str, String)]) -> String {
 /// `GET /api/todo/{id}`
 pub async fn get_todo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    TodoId(id): TodoId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = parse_todo_id(&id)?;
+    let id = id?;
     let todo = state.store.get(id).await?;
     if none_match_hits(&headers, &todo) {
         let etag = etag_header(&todo)?;
@@ -180,14 +180,11 @@ pub async fn get_todo(
 /// `PATCH /api/todo/{id}`
 pub async fn update_todo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    TodoId(id): TodoId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let (id, patch) = all_valid(
-        parse_todo_id(&id),
-        TodoPatch::from_json(&body, &Loc::body()),
-    )?;
+    let (id, patch) = all_valid(id, TodoPatch::from_json(&body, &Loc::body()))?;
     let expected = expected_version(&headers, id);
     let todo = state.store.update(id, patch, expected.as_ref()).await?;
     Ok(with_etag(todo))
@@ -196,11 +193,11 @@ pub async fn update_todo(
 /// `PUT /api/todo/{id}`
 pub async fn replace_todo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    TodoId(id): TodoId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let (id, replacement) = all_valid(parse_todo_id(&id), NewTodo::from_json(&body, &Loc::body()))?;
+    let (id, replacement) = all_valid(id, NewTodo::from_json(&body, &Loc::body()))?;
     let expected = expected_version(&headers, id);
     let todo = state
         .store
@@ -212,10 +209,10 @@ pub async fn replace_todo(
 /// `DELETE /api/todo/{id}`
 pub async fn delete_todo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    TodoId(id): TodoId,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_todo_id(&id)?;
+    let id = id?;
     let expected = expected_version(&headers, id);
     state.store.delete(id, expected.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,11 +5,15 @@
 
 mod support;
 
+mod access;
 mod bulk;
 mod conditional;
 mod create;
 mod errors;
+mod fuzz;
 mod health;
+mod idempotency;
+mod limits;
 mod listing;
 mod pagination;
 mod update_delete;

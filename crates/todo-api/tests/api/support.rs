@@ -23,6 +23,7 @@ pub enum Backend {
 /// The service under test.
 pub struct TestApp {
     router: Router,
+    lifecycle: std::sync::Arc<todo_api::state::Lifecycle>,
     // Kept for the life of the test: the SQLite file lives in it.
     _dir: TempDir,
 }
@@ -90,8 +91,10 @@ impl TestApp {
         argv.extend_from_slice(args);
         let config = Cli::parse_from(argv).config;
         let store = storage::open_store(&config).await.unwrap();
+        let state = AppState::new(store, &config);
         TestApp {
-            router: router(AppState::new(store, &config)),
+            lifecycle: state.lifecycle.clone(),
+            router: router(state),
             _dir: dir,
         }
     }
@@ -133,6 +136,11 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// Turns the service to draining, as SIGTERM does.
+    pub fn start_draining(&self) {
+        self.lifecycle.start_draining();
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {

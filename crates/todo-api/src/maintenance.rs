@@ -1,0 +1,33 @@
+//! Background upkeep: removing expired idempotency keys, in small batches
+//! (see the stores), so requests are never stalled by it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use todo_core::TodoStore;
+
+/// How often expired keys are looked for.
+const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// Purges keys older than `ttl` now and then every [`PURGE_INTERVAL`],
+/// until the returned task is aborted.
+pub fn spawn_key_purge(store: Arc<dyn TodoStore>, ttl: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Ok(ttl) = chrono::Duration::from_std(ttl) else {
+                return;
+            };
+            let cutoff = todo_core::now() - ttl;
+            match store.purge_idempotency_keys(cutoff).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired idempotency keys removed"),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot purge expired idempotency keys; will retry")
+                }
+            }
+        }
+    })
+}

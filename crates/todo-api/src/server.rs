@@ -1,0 +1,111 @@
+//! Accepting connections and serving the router over them, with the limits
+//! against hostile clients (header read timeout, head size) and a graceful
+//! shutdown bounded by a grace period.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpSocket};
+use tower::ServiceExt;
+
+/// How connections are accepted and served.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Pending connections the socket holds before the kernel refuses more.
+    pub listen_backlog: u32,
+    /// Longest time a client may take to send a request's head.
+    pub header_read_timeout: Duration,
+    /// Largest request head, in bytes.
+    pub max_header_bytes: usize,
+    /// How long requests in flight may take to finish after shutdown began.
+    pub shutdown_grace: Duration,
+}
+
+/// Binds the listening socket with the configured backlog (the standard
+/// library's default of 128 would refuse a burst of new clients).
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; then stops
+/// accepting, lets requests in flight finish for at most the grace period,
+/// and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    // Small JSON answers should leave at once, not wait for
+                    // Nagle's algorithm.
+                    let _ = stream.set_nodelay(true);
+                    let service = app
+                        .clone()
+                        .map_request(|request: Request<Incoming>| request.map(Body::new));
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        let builder = connection_builder(limits);
+                        let connection = builder
+                            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+                        if let Err(error) = watcher.watch(connection).await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    // Out of file descriptors, most likely: back off briefly
+                    // rather than spin; connections in flight free some.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(open, "stopped accepting; waiting for requests in flight");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("every connection closed"),
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!(grace_ms = limits.shutdown_grace.as_millis() as u64, "grace period over; closing the connections still open");
+        }
+    }
+}
+
+fn connection_builder(limits: ServerLimits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits.max_header_bytes as u32);
+    builder
+}

@@ -1,0 +1,17 @@
+//! Fault tests: the real `todo-api` binary, run as a process on port 0,
+//! killed, stopped with requests in flight, cut off from its database, and
+//! run several at once on one database.
+//!
+//! A test binary of its own because some of these tests stop or freeze the
+//! shared PostgreSQL cluster; within it, those tests take the cluster alone
+//! (`support::ExclusiveCluster`) so the others never see the outage.
+
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod crash;
+mod instances;
+mod outage;
+mod shutdown;

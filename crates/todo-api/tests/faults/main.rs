@@ -15,3 +15,4 @@ mod crash;
 mod instances;
 mod outage;
 mod shutdown;
+mod slow_clients;

@@ -117,6 +117,11 @@ impl Service {
     }
 
     /// A client for this service, to move into tasks.
+    /// Where the service listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn client(&self) -> Client {
         self.client.clone()
     }

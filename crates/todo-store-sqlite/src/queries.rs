@@ -2,11 +2,12 @@
 //! runs the writing ones on its writer thread and the reading ones on a
 //! reader thread; each is one transaction (or one statement).
 
+use std::ops::Deref;
 use std::sync::LazyLock;
 
 use rusqlite::{
-    CachedStatement, Connection, OptionalExtension, TransactionBehavior, named_params,
-    params_from_iter,
+    CachedStatement, Connection, OptionalExtension, Savepoint, Transaction, TransactionBehavior,
+    named_params, params_from_iter,
 };
 use todo_core::{
     Description, Expected, IdentifiedPatch, ListQuery, NewTodo, StoreError, Todo, TodoFilter,
@@ -77,13 +78,48 @@ delete from todos
 where id = :id
 ";
 
-/// A write transaction. `immediate` takes the file's write lock at once, so
-/// a lock held by another process is waited for (busy timeout) at the start
-/// instead of failing midway when a read would turn into a write.
-pub(crate) fn write_transaction(
-    connection: &mut Connection,
-) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-    connection.transaction_with_behavior(TransactionBehavior::Immediate)
+/// Where one operation's writes go: its own transaction, or, when the
+/// writer runs it in a group commit, a savepoint of the group's transaction,
+/// so that a failing operation still undoes exactly its own writes.
+pub(crate) enum WriteScope<'c> {
+    Own(Transaction<'c>),
+    Grouped(Savepoint<'c>),
+}
+
+impl Deref for WriteScope<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            WriteScope::Own(transaction) => transaction,
+            WriteScope::Grouped(savepoint) => savepoint,
+        }
+    }
+}
+
+impl WriteScope<'_> {
+    /// Keeps the writes: commits the own transaction, or releases the
+    /// savepoint (the group's commit makes them durable).
+    pub(crate) fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            WriteScope::Own(transaction) => transaction.commit(),
+            WriteScope::Grouped(savepoint) => savepoint.commit(),
+        }
+    }
+}
+
+/// Opens the scope of one write operation. An own transaction is
+/// `immediate`: it takes the file's write lock at once, so a lock held by
+/// another process is waited for (busy timeout) at the start instead of
+/// failing midway when a read would turn into a write.
+pub(crate) fn write_transaction(connection: &mut Connection) -> rusqlite::Result<WriteScope<'_>> {
+    if connection.is_autocommit() {
+        connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map(WriteScope::Own)
+    } else {
+        connection.savepoint().map(WriteScope::Grouped)
+    }
 }
 
 pub(crate) fn create(connection: &mut Connection, todo: NewTodo) -> Outcome<Todo> {

@@ -114,6 +114,7 @@ impl SqliteStore {
             writer,
             write_jobs,
             Arc::clone(&in_use),
+            worker::Mode::GroupCommit,
         );
         threads.push(writer_thread.map_err(OpenError::Spawn)?);
         for (index, reader) in readers.into_iter().enumerate() {
@@ -122,6 +123,7 @@ impl SqliteStore {
                 reader,
                 read_jobs.clone(),
                 Arc::clone(&in_use),
+                worker::Mode::Single,
             );
             threads.push(reader_thread.map_err(OpenError::Spawn)?);
         }

@@ -2,6 +2,11 @@
 //! connection and runs the jobs it takes from its channel one at a time; a
 //! job that waited past its deadline is answered without touching the
 //! database, since its caller has been told so already.
+//!
+//! The writer commits in groups: the jobs that queued up while it was busy
+//! run in one transaction, each in a savepoint of its own, and share one
+//! commit (one log flush). Their answers go out only after that commit, so
+//! a success still means durable. A lone job runs and commits at once.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -30,8 +35,15 @@ pub(crate) struct Job {
 }
 
 /// Runs a job's work on the connection, or answers `Unavailable` when given
-/// none; either way it sends the answer to the caller.
-type Task = Box<dyn FnOnce(Option<&mut Connection>) + Send>;
+/// none; returns how to answer the caller once the writes' fate is known.
+type Task = Box<dyn FnOnce(Option<&mut Connection>) -> Reply + Send>;
+
+/// Sends a job's answer, given whether the transaction holding its writes
+/// committed: a failed group commit turns every success into that error.
+pub(crate) type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// Most jobs one group commit takes.
+const MAX_GROUP: usize = 256;
 
 // The life of a job: queued, then either started by a thread or abandoned by
 // its caller, whichever comes first. It never goes back.
@@ -82,8 +94,11 @@ where
                 Err(_) => Err(StoreError::Internal("a SQLite store job panicked".into())),
             },
         };
-        // The caller may have stopped waiting; then nobody needs the answer.
-        let _ = sender.send(result);
+        Box::new(move |committed: Result<(), StoreError>| {
+            let result = result.and_then(|value| committed.map(|()| value));
+            // The caller may have stopped waiting; then nobody needs the answer.
+            let _ = sender.send(result);
+        }) as Reply
     };
     let job = Job {
         deadline,
@@ -94,20 +109,62 @@ where
 }
 
 impl Job {
-    fn run(self, connection: &mut Connection, in_use: &AtomicUsize) {
+    /// Runs the job (or skips it, if its caller is gone or too late) and
+    /// returns its answer, to send once its writes are committed.
+    fn run(self, connection: &mut Connection, in_use: &AtomicUsize) -> Reply {
         let started = Instant::now() < self.deadline
             && self
                 .claim
                 .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok();
         if !started {
-            (self.task)(None);
-            return;
+            return (self.task)(None);
         }
         in_use.fetch_add(1, Ordering::Relaxed);
-        (self.task)(Some(connection));
+        let reply = (self.task)(Some(connection));
         in_use.fetch_sub(1, Ordering::Relaxed);
+        reply
     }
+}
+
+/// Runs jobs that queued together in one transaction with one commit.
+fn run_group(jobs: Vec<Job>, connection: &mut Connection, in_use: &AtomicUsize) {
+    if let Err(error) = connection.execute_batch("begin immediate") {
+        // Nothing ran; each job answers as its own transaction would.
+        tracing::warn!(%error, "cannot begin a group commit; running the jobs one by one");
+        for job in jobs {
+            job.run(connection, in_use)(Ok(()));
+        }
+        return;
+    }
+    let replies: Vec<Reply> = jobs
+        .into_iter()
+        .map(|job| job.run(connection, in_use))
+        .collect();
+    let committed = connection.execute_batch("commit").map_err(|error| {
+        let _ = connection.execute_batch("rollback");
+        StoreError::from(Failure::Sqlite(error))
+    });
+    for reply in replies {
+        reply(committed.as_ref().map(|_| ()).map_err(clone_error));
+    }
+}
+
+/// The same failure for every job of a group whose commit failed.
+fn clone_error(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),
+        other => StoreError::Internal(other.to_string().into()),
+    }
+}
+
+/// How a thread takes its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// One job at a time, each on its own (readers).
+    Single,
+    /// Jobs that queued up together share one commit (the writer).
+    GroupCommit,
 }
 
 /// Starts a thread that owns `connection` and runs the jobs of `jobs` until
@@ -117,10 +174,36 @@ pub(crate) fn spawn(
     mut connection: Connection,
     jobs: flume::Receiver<Message>,
     in_use: Arc<AtomicUsize>,
+    mode: Mode,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name).spawn(move || {
-        while let Ok(Message::Job(job)) = jobs.recv() {
-            job.run(&mut connection, &in_use);
+        while let Ok(Message::Job(first)) = jobs.recv() {
+            if mode == Mode::Single {
+                first.run(&mut connection, &in_use)(Ok(()));
+                continue;
+            }
+            let mut group = vec![first];
+            let mut stop = false;
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(Message::Job(job)) => group.push(job),
+                    Ok(Message::Stop) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if group.len() == 1 {
+                group
+                    .into_iter()
+                    .for_each(|job| job.run(&mut connection, &in_use)(Ok(())));
+            } else {
+                run_group(group, &mut connection, &in_use);
+            }
+            if stop {
+                break;
+            }
         }
     })
 }
@@ -148,7 +231,7 @@ mod tests {
         let ran = Arc::new(AtomicBool::new(false));
         let past = Instant::now() - Duration::from_millis(1);
         let (job, _ticket, mut answer) = job(past, work_that_records(&ran));
-        job.run(&mut connection, &AtomicUsize::new(0));
+        job.run(&mut connection, &AtomicUsize::new(0))(Ok(()));
         assert!(matches!(
             answer.try_recv(),
             Ok(Err(StoreError::Unavailable(_)))
@@ -163,7 +246,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(60);
         let (job, ticket, _answer) = job(deadline, work_that_records(&ran));
         drop(ticket);
-        job.run(&mut connection, &AtomicUsize::new(0));
+        job.run(&mut connection, &AtomicUsize::new(0))(Ok(()));
         assert!(!ran.load(Ordering::SeqCst));
     }
 
@@ -173,10 +256,53 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(60);
         let (job, ticket, mut answer) = job(deadline, |_| Ok(7));
         let in_use = AtomicUsize::new(0);
-        job.run(&mut connection, &in_use);
+        job.run(&mut connection, &in_use)(Ok(()));
         assert!(!ticket.abandon());
         assert!(matches!(answer.try_recv(), Ok(Ok(7))));
         assert_eq!(in_use.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_group_commits_once_and_a_failing_job_undoes_only_its_own_writes() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        connection
+            .execute_batch("create table t (x integer)")
+            .expect("created");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let insert = |value: i64, fail: bool| {
+            move |connection: &mut Connection| -> Result<i64, Failure> {
+                let scope = crate::queries::write_transaction(connection)?;
+                scope.execute("insert into t (x) values (?1)", [value])?;
+                if fail {
+                    return Err(StoreError::PreconditionFailed.into());
+                }
+                scope.commit()?;
+                Ok(value)
+            }
+        };
+        let (first, _t1, mut first_answer) = job(deadline, insert(1, false));
+        let (second, _t2, mut second_answer) = job(deadline, insert(2, true));
+        let (third, _t3, mut third_answer) = job(deadline, insert(3, false));
+        run_group(
+            vec![first, second, third],
+            &mut connection,
+            &AtomicUsize::new(0),
+        );
+        assert!(matches!(first_answer.try_recv(), Ok(Ok(1))));
+        assert!(matches!(
+            second_answer.try_recv(),
+            Ok(Err(StoreError::PreconditionFailed))
+        ));
+        assert!(matches!(third_answer.try_recv(), Ok(Ok(3))));
+        assert!(connection.is_autocommit(), "the group's transaction ended");
+        let stored: Vec<i64> = connection
+            .prepare("select x from t order by x")
+            .expect("prepared")
+            .query_map([], |row| row.get(0))
+            .expect("queried")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(stored, vec![1, 3]);
     }
 
     #[test]
@@ -185,7 +311,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(60);
         let (job, _ticket, mut answer) =
             job(deadline, |_| -> Result<(), Failure> { panic!("a bug") });
-        job.run(&mut connection, &AtomicUsize::new(0));
+        job.run(&mut connection, &AtomicUsize::new(0))(Ok(()));
         assert!(matches!(
             answer.try_recv(),
             Ok(Err(StoreError::Internal(_)))

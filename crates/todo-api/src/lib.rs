@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

@@ -9,9 +9,10 @@ use todo_api::{AppState, router, storage, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
     let config = cli.config;
-    tracing::info!(database = %config.database_url_for_logs(), "opening the store");
+    telemetry::init(config.log_format);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "todo-api starting");
+    config.log_effective();
     let store = storage::open_store(&config).await?;
     if cli.command == Some(Command::Migrate) {
         tracing::info!("migrations applied");
@@ -22,7 +23,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    // Process tests and scripts read the bound port from this line.
     tracing::info!("listening on http://{local}");
+    tracing::info!("interactive API documentation on http://{local}/docs");
     let app = router(AppState::new(store, &config));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

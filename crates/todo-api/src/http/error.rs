@@ -10,6 +10,13 @@ use todo_core::{StoreError, ValidationErrors};
 /// Seconds a client is told to wait before retrying after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
 
+/// Marks a response as a request shed for lack of database capacity (an
+/// [`ApiError::Unavailable`]), for the metrics middleware to count: every
+/// such 503 passes through [`ApiError::into_response`], so marking it
+/// there counts each one exactly once, whatever handler or layer gave it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shed;
+
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -96,6 +103,7 @@ impl IntoResponse for ApiError {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
+            response.extensions_mut().insert(Shed);
         }
         response
     }

@@ -11,5 +11,7 @@ mod create;
 mod errors;
 mod health;
 mod listing;
+mod openapi;
+mod operations;
 mod pagination;
 mod update_delete;

@@ -1,6 +1,8 @@
 //! The test harness: the real router over a fresh database per test, on
 //! either backend, driven in-process without a port.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -10,6 +12,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use todo_api::config::Cli;
 use todo_api::{AppState, router, storage};
+use todo_core::TodoStore;
 use todo_store_postgres::testing::TestCluster;
 use tower::ServiceExt;
 
@@ -43,6 +46,10 @@ impl TestResponse {
                 String::from_utf8_lossy(&self.body)
             )
         })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -93,6 +100,16 @@ impl TestApp {
         TestApp {
             router: router(AppState::new(store, &config)),
             _dir: dir,
+        }
+    }
+
+    /// The service with default settings over a store of the test's own,
+    /// for faults no real database gives on demand.
+    pub fn with_store(store: Arc<dyn TodoStore>) -> TestApp {
+        let config = Cli::parse_from(["todo-api"]).config;
+        TestApp {
+            router: router(AppState::new(store, &config)),
+            _dir: tempfile::tempdir().unwrap(),
         }
     }
 

@@ -13,11 +13,12 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "todo-api starting");
     config.log_effective();
-    let store = storage::open_store(&config).await?;
     if cli.command == Some(Command::Migrate) {
+        storage::migrate_store(&config).await?;
         tracing::info!("migrations applied");
         return Ok(());
     }
+    let store = storage::open_store(&config).await?;
     let addr = config.listen_addr().await.context("cannot resolve HOST")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

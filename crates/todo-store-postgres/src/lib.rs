@@ -10,7 +10,9 @@ mod params;
 mod pipeline;
 mod row;
 mod sql;
+mod statements;
 mod store;
+mod tls;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -18,3 +20,4 @@ pub mod testing;
 pub use connect::{ConnectError, PgOptions};
 pub use migrate::MigrateError;
 pub use store::PgStore;
+pub use tls::TlsError;

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The todo-api service: the TODO REST API over PostgreSQL or embedded SQLite.
@@ -131,6 +131,38 @@ pub struct Config {
     /// least 24).
     #[arg(long, env = "IDEMPOTENCY_TTL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..))]
     pub idempotency_ttl_hours: u64,
+
+    /// Longest a database statement may run before PostgreSQL cancels it,
+    /// in milliseconds; 0 for no limit. Not sent with
+    /// `--statement-cache=false`: set it on the database role instead.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
+
+    /// Prepare each PostgreSQL statement once per connection and reuse it.
+    /// Set false behind PgBouncer in transaction mode before version 1.21,
+    /// which cannot keep per-connection prepared statements.
+    #[arg(long, env = "DB_STATEMENT_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub statement_cache: bool,
+
+    /// Log line format: `text` for people, `json` for one JSON object per
+    /// line. Which lines are written is set by `RUST_LOG`.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Origins a browser front end may call the API from, comma-separated
+    /// (`https://app.example,https://admin.example`), or `*` for any. Empty,
+    /// the default, allows no other origin (no CORS headers are sent).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -164,6 +196,52 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The statement timeout, `None` when switched off.
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        (self.statement_timeout_ms > 0).then(|| Duration::from_millis(self.statement_timeout_ms))
+    }
+
+    /// The CORS origins given, without empty entries.
+    pub fn cors_origins(&self) -> Vec<&str> {
+        self.cors_origins
+            .iter()
+            .map(|origin| origin.trim())
+            .filter(|origin| !origin.is_empty())
+            .collect()
+    }
+
+    /// Logs every setting in force, the database URL with its password
+    /// masked, so an operator can see what the service runs with.
+    pub fn log_effective(&self) {
+        tracing::info!(
+            database_url = %self.database_url_for_logs(),
+            host = %self.host,
+            port = self.port,
+            pool_size = self.pool_size,
+            acquire_timeout_ms = self.acquire_timeout_ms,
+            connect_timeout_ms = self.connect_timeout_ms,
+            statement_timeout_ms = self.statement_timeout_ms,
+            statement_cache = self.statement_cache,
+            max_bulk_items = self.max_bulk_items,
+            bulk_endpoints = self.bulk_endpoints,
+            max_body_bytes = self.max_body_bytes,
+            log_format = ?self.log_format,
+            cors_origins = ?self.cors_origins(),
+            request_timeout_ms = self.request_timeout_ms,
+            max_in_flight = self.max_in_flight,
+            max_queued_requests = self.max_queued_requests,
+            listen_backlog = self.listen_backlog,
+            header_read_timeout_ms = self.header_read_timeout_ms,
+            max_header_bytes = self.max_header_bytes,
+            max_uri_bytes = self.max_uri_bytes,
+            shutdown_drain_ms = self.shutdown_drain_ms,
+            shutdown_grace_ms = self.shutdown_grace_ms,
+            api_tokens = self.tokens().len(),
+            idempotency_ttl_hours = self.idempotency_ttl_hours,
+            "configuration"
+        );
     }
 
     /// The listen address, resolving a host name if one is given.
@@ -205,6 +283,32 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cors_origins_are_read_comma_separated_and_empty_means_none() {
+        let config = Cli::parse_from([
+            "todo-api",
+            "--cors-origins",
+            "https://a.example, https://b.example",
+        ])
+        .config;
+        assert_eq!(
+            config.cors_origins(),
+            ["https://a.example", "https://b.example"]
+        );
+        let config = Cli::parse_from(["todo-api"]).config;
+        assert!(config.cors_origins().is_empty());
+        let config = Cli::parse_from(["todo-api", "--cors-origins", ""]).config;
+        assert!(config.cors_origins().is_empty());
+    }
+
+    #[test]
+    fn a_zero_statement_timeout_switches_it_off() {
+        let config = Cli::parse_from(["todo-api", "--statement-timeout-ms", "0"]).config;
+        assert_eq!(config.statement_timeout(), None);
+        let config = Cli::parse_from(["todo-api"]).config;
+        assert_eq!(config.statement_timeout(), Some(Duration::from_secs(30)));
     }
 
     #[test]

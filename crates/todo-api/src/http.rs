@@ -3,53 +3,52 @@
 mod access;
 mod admission;
 mod conditional;
+mod docs;
 mod error;
 mod extract;
 mod health;
+mod logging;
+mod metrics;
+pub mod openapi;
 mod todos;
 
 use std::any::Any;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header::{
+    CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER,
+};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::any;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use access::{AccessTokens, Principal};
 pub use admission::{Admission, AdmissionLimits};
 pub use error::ApiError;
 
-use crate::state::AppState;
+use crate::state::{AppState, HttpSettings};
+
+/// How long a browser may cache the answer to a CORS preflight.
+const CORS_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// The whole HTTP API over `state`.
 pub fn router(state: AppState) -> Router {
-    let bulk = if state.settings.bulk_endpoints {
-        post(todos::create_todos).patch(todos::update_todos)
-    } else {
-        // Switched off: as if the route did not exist, rather than falling
-        // through to `/api/todo/{id}` and answering 405.
-        any(error::route_not_found)
-    };
-    let api = Router::new()
-        .route(
-            "/api/todo",
-            get(todos::list_todos)
-                .post(todos::create_todo)
-                .delete(todos::delete_todos),
-        )
-        .route("/api/todo/bulk", bulk)
-        .route(
-            "/api/todo/{id}",
-            get(todos::get_todo)
-                .patch(todos::update_todo)
-                .put(todos::replace_todo)
-                .delete(todos::delete_todo),
-        )
-        // Layers added later run first: the token is checked before the
-        // request takes a slot.
+    let (todos, _) = todo_routes(&state.settings).split_for_parts();
+    // Layers added later run first: the token is checked before the request
+    // takes a slot. Operations endpoints stay outside both, so health,
+    // readiness and metrics answer even when the API is saturated.
+    let todos = todos
         .route_layer(from_fn_with_state(
             state.admission.clone(),
             admission::admit,
@@ -58,16 +57,132 @@ pub fn router(state: AppState) -> Router {
             state.tokens.clone(),
             access::require_token,
         ));
-    Router::new()
-        .merge(api)
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
+    let (operations, _) = operation_routes().split_for_parts();
+    let mut router = operations
+        .merge(todos)
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::route_not_found)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(logging::request_span)
+                .on_request(())
+                .on_response(logging::log_response)
+                // The response line has the status; errors worth a line
+                // of their own are logged where they arise.
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            logging::REQUEST_ID,
+        )))
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(logging::REQUEST_ID),
+            MakeRequestUuid,
+        ))
+        .layer(CompressionLayer::new());
+    if let Some(cors) = cors_layer(&state.settings.cors_origins) {
+        router = router.layer(cors);
+    }
+    router.with_state(state)
+}
+
+/// The description of the API served with `settings`, as `/openapi.json`
+/// gives it.
+pub fn openapi_document(settings: &HttpSettings) -> utoipa::openapi::OpenApi {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(todo_routes(settings))
+        .merge(operation_routes())
+        .into_openapi()
+}
+
+/// The `/api` routes, each added with its description, so that what is
+/// served and what is described cannot drift apart.
+fn todo_routes(settings: &HttpSettings) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::new()
+        .routes(routes!(
+            todos::list_todos,
+            todos::create_todo,
+            todos::delete_todos
+        ))
+        .routes(routes!(
+            todos::get_todo,
+            todos::update_todo,
+            todos::replace_todo,
+            todos::delete_todo
+        ));
+    if settings.bulk_endpoints {
+        routes.routes(routes!(todos::create_todos, todos::update_todos))
+    } else {
+        // Switched off: as if the route did not exist, rather than falling
+        // through to `/api/todo/{id}` and answering 405; so undescribed.
+        routes.route("/api/todo/bulk", any(error::route_not_found))
+    }
+}
+
+/// Health, readiness, pool figures, metrics and the documentation.
+fn operation_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::pool))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(docs::docs))
+        .routes(routes!(docs::docs_asset))
+}
+
+/// The CORS policy for `origins`, `None` when no other origin is allowed.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin =
+        if origins.iter().any(|origin| origin == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(origins.iter().filter_map(|origin| {
+                match HeaderValue::from_str(origin) {
+                    Ok(value) => Some(value),
+                    Err(_) => {
+                        tracing::warn!(origin, "ignoring a CORS origin that is no header value");
+                        None
+                    }
+                }
+            }))
+        };
+    let request_id = HeaderName::from_static(logging::REQUEST_ID);
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                CONTENT_TYPE,
+                IF_MATCH,
+                IF_NONE_MATCH,
+                HeaderName::from_static("idempotency-key"),
+                request_id.clone(),
+            ])
+            .expose_headers([
+                ETAG,
+                LOCATION,
+                LINK,
+                RETRY_AFTER,
+                HeaderName::from_static("idempotent-replayed"),
+                request_id,
+            ])
+            .max_age(CORS_MAX_AGE),
+    )
 }
 
 /// A panic in a handler is a bug: log it, answer an opaque 500.
@@ -85,6 +200,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
+    use axum::routing::get;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod http;
 pub mod maintenance;
+pub mod metrics;
 pub mod server;
 pub mod state;
 pub mod storage;

@@ -12,20 +12,25 @@ use todo_api::{AppState, maintenance, router, storage, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
-    raise_open_file_limit();
     let config = cli.config;
-    tracing::info!(database = %config.database_url_for_logs(), "opening the store");
-    let store = storage::open_store(&config).await?;
+    telemetry::init(config.log_format);
+    raise_open_file_limit();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "todo-api starting");
+    config.log_effective();
     if cli.command == Some(Command::Migrate) {
+        let store = storage::migrate_store(&config).await?;
         store.close().await;
         tracing::info!("migrations applied");
         return Ok(());
     }
+    let store = storage::open_store(&config).await?;
     let addr = config.listen_addr().await.context("cannot resolve HOST")?;
     let listener = server::bind(addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let local = listener.local_addr()?;
+    // Process tests and scripts read the bound port from this line.
+    tracing::info!("listening on http://{local}");
+    tracing::info!("interactive API documentation on http://{local}/docs");
 
     let state = AppState::new(store.clone(), &config);
     let ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
@@ -37,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         lifecycle.start_draining();
         if !drain.is_zero() {
             tracing::info!(
-                drain_ms = config.shutdown_drain_ms,
+                drain_ms = drain.as_millis() as u64,
                 "draining: /ready answers 503"
             );
             tokio::time::sleep(drain).await;

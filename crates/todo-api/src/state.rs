@@ -4,12 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use todo_core::TodoStore;
+use utoipa::openapi::OpenApi;
 
 use crate::config::Config;
 use crate::http::{AccessTokens, Admission, AdmissionLimits};
+use crate::metrics::Metrics;
 
 /// What handlers and middleware read: the store, the settings of the HTTP
-/// layer, access tokens, admission control and the service's lifecycle.
+/// layer, access tokens, admission control, the service's lifecycle, the
+/// metrics registry and the API's description.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn TodoStore>,
@@ -17,6 +20,9 @@ pub struct AppState {
     pub tokens: AccessTokens,
     pub admission: Admission,
     pub lifecycle: Arc<Lifecycle>,
+    pub metrics: Metrics,
+    /// The description of exactly the routes these settings serve.
+    pub openapi: Arc<OpenApi>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -34,6 +40,23 @@ pub struct HttpSettings {
     pub max_bulk_items: usize,
     pub bulk_endpoints: bool,
     pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser; empty for none.
+    pub cors_origins: Vec<String>,
+}
+
+impl HttpSettings {
+    pub fn from_config(config: &Config) -> Self {
+        HttpSettings {
+            max_bulk_items: config.max_bulk_items as usize,
+            bulk_endpoints: config.bulk_endpoints,
+            max_body_bytes: config.max_body_bytes,
+            cors_origins: config
+                .cors_origins()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
 }
 
 /// Where the service is in its life: serving, or draining before it stops.
@@ -55,13 +78,11 @@ impl Lifecycle {
 
 impl AppState {
     pub fn new(store: Arc<dyn TodoStore>, config: &Config) -> Self {
+        let settings = HttpSettings::from_config(config);
         AppState {
             store,
-            settings: Arc::new(HttpSettings {
-                max_bulk_items: config.max_bulk_items as usize,
-                bulk_endpoints: config.bulk_endpoints,
-                max_body_bytes: config.max_body_bytes,
-            }),
+            openapi: Arc::new(crate::http::openapi_document(&settings)),
+            settings: Arc::new(settings),
             tokens: AccessTokens::new(&config.tokens()),
             admission: Admission::new(AdmissionLimits {
                 max_in_flight: config.max_in_flight as usize,
@@ -70,6 +91,7 @@ impl AppState {
                 max_uri_bytes: config.max_uri_bytes,
             }),
             lifecycle: Arc::new(Lifecycle::default()),
+            metrics: Metrics::new(),
         }
     }
 }

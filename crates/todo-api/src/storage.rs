@@ -36,22 +36,50 @@ impl Backend {
     }
 }
 
-/// Connects to the configured database and applies pending migrations.
+/// Connects to the configured database and applies pending migrations,
+/// except behind PgBouncer (`--statement-cache=false`), where `todo-api
+/// migrate` must be run against PostgreSQL itself: the migration lock is a
+/// session lock, which transaction pooling cannot hold.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn TodoStore>> {
+    open(config, config.statement_cache).await
+}
+
+/// Connects to the configured database and applies pending migrations,
+/// whatever the statement cache setting (`todo-api migrate`).
+pub async fn migrate_store(config: &Config) -> anyhow::Result<Arc<dyn TodoStore>> {
+    open(config, true).await
+}
+
+async fn open(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn TodoStore>> {
     match Backend::from_url(config.database_url.expose_secret())? {
         Backend::Postgres(url) => {
             let options = PgOptions {
                 pool_size: config.pool_size as usize,
                 acquire_timeout: config.acquire_timeout(),
                 connect_timeout: config.connect_timeout(),
+                // PgBouncer refuses the startup parameter that carries it.
+                statement_timeout: config
+                    .statement_timeout()
+                    .filter(|_| config.statement_cache),
+                statement_cache: config.statement_cache,
             };
+            if !config.statement_cache && config.statement_timeout().is_some() {
+                tracing::info!(
+                    "statement cache off (PgBouncer): DB_STATEMENT_TIMEOUT_MS is not sent; \
+                     set statement_timeout on the database role instead"
+                );
+            }
             let store = PgStore::connect(&url, options)
                 .await
                 .context("cannot connect to PostgreSQL")?;
-            store
-                .migrate()
-                .await
-                .context("cannot migrate the PostgreSQL database")?;
+            if migrate {
+                store
+                    .migrate()
+                    .await
+                    .context("cannot migrate the PostgreSQL database")?;
+            } else {
+                tracing::info!("statement cache off (PgBouncer): not migrating at start");
+            }
             Ok(Arc::new(store))
         }
         Backend::Sqlite(path) => {

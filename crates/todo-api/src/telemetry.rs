@@ -1,13 +1,35 @@
-//! Logging: `tracing` to standard error, filtered by `RUST_LOG`.
+//! Logging: `tracing` to standard error, filtered by `RUST_LOG`, as text
+//! lines or JSON lines (`LOG_FORMAT`). The per-request line is written by
+//! the HTTP layer (`http/logging.rs`).
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
+
+/// The filter when `RUST_LOG` is unset or unreadable.
+const DEFAULT_FILTER: &str = "info";
+
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
-    tracing_subscriber::fmt()
+pub fn init(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        // Colours only for a person at a terminal, never in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // The event's fields at the top level and the request span's
+        // fields (method, route, request id) beside them, so a log
+        // collector can index every line without unnesting.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

@@ -1,5 +1,6 @@
-//! Opening a [`PgStore`]: parsing the URL, building the connection pool,
-//! and trying one connection so that startup fails with a clear message.
+//! Opening a [`PgStore`]: parsing the URL and its TLS settings, building
+//! the connection pool, and trying one connection so that startup fails
+//! with a clear message.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -7,10 +8,12 @@ use std::time::Duration;
 use deadpool_postgres::{
     BuildError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
 };
-use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::statements::StatementMode;
 use crate::store::PgStore;
+use crate::tls::{TlsError, take_tls_params};
 
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
@@ -29,6 +32,15 @@ pub struct PgOptions {
     pub acquire_timeout: Duration,
     /// Longest wait for a new connection to be established.
     pub connect_timeout: Duration,
+    /// Longest a statement may run before the server cancels it, set for
+    /// every connection as it opens; `None` keeps the server's setting.
+    /// PgBouncer refuses the startup parameter that carries it: behind
+    /// PgBouncer, set `statement_timeout` on the database role instead.
+    pub statement_timeout: Option<Duration>,
+    /// Prepare each statement once per connection and reuse it; `false`
+    /// sends unnamed statements instead, for PgBouncer in transaction mode
+    /// before version 1.21.
+    pub statement_cache: bool,
 }
 
 /// Why [`PgStore::connect`] failed. No variant shows the URL, which may
@@ -37,6 +49,8 @@ pub struct PgOptions {
 pub enum ConnectError {
     #[error("invalid PostgreSQL URL")]
     InvalidUrl(#[source] tokio_postgres::Error),
+    #[error("invalid TLS settings in the PostgreSQL URL")]
+    Tls(#[from] TlsError),
     #[error("could not set up the PostgreSQL connection pool")]
     Pool(#[source] BuildError),
     #[error("could not connect to PostgreSQL at {target}")]
@@ -52,7 +66,9 @@ impl PgStore {
     /// Opens a pool on the database at `url` (`postgres://` or
     /// `postgresql://`), and checks that one connection can be made.
     pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, ConnectError> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(ConnectError::InvalidUrl)?;
+        let (url, tls) = take_tls_params(url)?;
+        let mut config =
+            tokio_postgres::Config::from_str(&url).map_err(ConnectError::InvalidUrl)?;
         config.connect_timeout(options.connect_timeout);
         // A server that vanishes without closing its connections (a crash of
         // its host, a cut network) is noticed within about half a minute,
@@ -63,8 +79,16 @@ impl PgStore {
             .keepalives_interval(KEEPALIVE_INTERVAL)
             .keepalives_retries(KEEPALIVE_RETRIES)
             .tcp_user_timeout(TCP_USER_TIMEOUT);
+        config.ssl_mode(tls.driver_mode());
+        if let Some(timeout) = options.statement_timeout {
+            // `options` may already carry settings from the URL; keep them.
+            let earlier = config.get_options().unwrap_or_default().to_owned();
+            config.options(
+                format!("{earlier} -c statement_timeout={}", timeout.as_millis()).trim_start(),
+            );
+        }
         let target = describe_target(&config);
-        let pool = build_pool(config, options).map_err(ConnectError::Pool)?;
+        let pool = build_pool(config, tls.connector()?, options).map_err(ConnectError::Pool)?;
         // Without this, a wrong URL or a database that is down would only
         // show up as 503s on the first requests.
         let first = pool
@@ -72,15 +96,21 @@ impl PgStore {
             .await
             .map_err(|source| ConnectError::Unreachable { target, source })?;
         drop(first);
-        Ok(PgStore::from_pool(pool))
+        Ok(PgStore::from_pool(
+            pool,
+            StatementMode::new(options.statement_cache),
+        ))
     }
 }
 
-fn build_pool(config: tokio_postgres::Config, options: PgOptions) -> Result<Pool, BuildError> {
-    // Plain connections only for now; TLS will choose its connector here.
+fn build_pool(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    options: PgOptions,
+) -> Result<Pool, BuildError> {
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -139,6 +169,8 @@ mod tests {
             pool_size: 1,
             acquire_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
+            statement_timeout: None,
+            statement_cache: true,
         };
         let error = PgStore::connect("postgres://host:notaport/db", options)
             .await

@@ -7,13 +7,15 @@ use deadpool_postgres::Transaction;
 use todo_core::{
     Created, Creation, IdempotencyKey, KeyedOutcome, StoreError, StoredResponse, Timestamp,
 };
+use tokio_postgres::types::Type;
 
-use crate::error::from_pg;
+use crate::error::{from_pg, from_pool};
 use crate::params::{InsertManyParams, InsertParams};
 use crate::row::{todo_from_row, todos_from_rows};
 use crate::sql::{
     INSERT, INSERT_KEY, INSERT_MANY, PURGE_BATCH, PURGE_KEYS, SELECT_KEY, TRY_LOCK_KEY,
 };
+use crate::statements::StatementMode;
 use crate::store::PgStore;
 
 /// The status a keyed create answers and stores.
@@ -25,29 +27,27 @@ impl PgStore {
         key: &IdempotencyKey,
         creation: Creation,
     ) -> Result<KeyedOutcome, StoreError> {
-        let mut client = self.pool().get().await.map_err(crate::error::from_pool)?;
+        let statements = self.statement_mode();
+        let mut client = self.pool().get().await.map_err(from_pool)?;
         let transaction = client.transaction().await.map_err(from_pg)?;
-        let lock = transaction
-            .prepare_cached(TRY_LOCK_KEY)
+        let key_params = [(&key.scope as _, Type::TEXT), (&key.key as _, Type::TEXT)];
+        let locked: bool = statements
+            .query_in(&transaction, TRY_LOCK_KEY, &key_params)
             .await
-            .map_err(from_pg)?;
-        let locked: bool = transaction
-            .query_one(&lock, &[&key.scope, &key.key])
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(from_pg)?;
+            .map_err(from_pg)?
+            .first()
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(from_pg)?
+            .unwrap_or(false);
         if !locked {
             return Err(StoreError::IdempotencyKeyInFlight);
         }
-        let select = transaction
-            .prepare_cached(SELECT_KEY)
+        let stored = statements
+            .query_in(&transaction, SELECT_KEY, &key_params)
             .await
             .map_err(from_pg)?;
-        if let Some(row) = transaction
-            .query_opt(&select, &[&key.scope, &key.key])
-            .await
-            .map_err(from_pg)?
-        {
+        if let Some(row) = stored.first() {
             let fingerprint: String = row.try_get(0).map_err(from_pg)?;
             if fingerprint != key.fingerprint {
                 return Err(StoreError::IdempotencyKeyReused);
@@ -59,20 +59,18 @@ impl PgStore {
                 body,
             }));
         }
-        let created = insert(&transaction, creation).await?;
-        let insert_key = transaction
-            .prepare_cached(INSERT_KEY)
-            .await
-            .map_err(from_pg)?;
-        transaction
-            .execute(
-                &insert_key,
+        let created = insert(statements, &transaction, creation).await?;
+        let body = created.body();
+        statements
+            .execute_in(
+                &transaction,
+                INSERT_KEY,
                 &[
-                    &key.scope,
-                    &key.key,
-                    &key.fingerprint,
-                    &CREATED,
-                    &created.body(),
+                    (&key.scope, Type::TEXT),
+                    (&key.key, Type::TEXT),
+                    (&key.fingerprint, Type::TEXT),
+                    (&CREATED, Type::INT2),
+                    (&body, Type::TEXT),
                 ],
             )
             .await
@@ -86,10 +84,10 @@ impl PgStore {
         loop {
             // A connection per batch, so a long purge never holds one while
             // requests wait for it.
-            let client = self.pool().get().await.map_err(crate::error::from_pool)?;
-            let statement = client.prepare_cached(PURGE_KEYS).await.map_err(from_pg)?;
-            let deleted = client
-                .execute(&statement, &[&cutoff])
+            let client = self.pool().get().await.map_err(from_pool)?;
+            let deleted = self
+                .statement_mode()
+                .execute(&client, PURGE_KEYS, &[(&cutoff, Type::TIMESTAMPTZ)])
                 .await
                 .map_err(from_pg)?;
             purged += deleted;
@@ -100,25 +98,27 @@ impl PgStore {
     }
 }
 
-async fn insert(transaction: &Transaction<'_>, creation: Creation) -> Result<Created, StoreError> {
+async fn insert(
+    statements: StatementMode,
+    transaction: &Transaction<'_>,
+    creation: Creation,
+) -> Result<Created, StoreError> {
     match creation {
         Creation::One(todo) => {
-            let statement = transaction.prepare_cached(&INSERT).await.map_err(from_pg)?;
             let params = InsertParams::new(todo);
-            let row = transaction
-                .query_one(&statement, &params.as_refs())
+            let rows = statements
+                .query_in(transaction, &INSERT, &params.as_typed())
                 .await
                 .map_err(from_pg)?;
-            Ok(Created::One(todo_from_row(&row)?))
+            let row = rows.first().ok_or_else(|| {
+                StoreError::internal(std::io::Error::other("an insert returned no row"))
+            })?;
+            Ok(Created::One(todo_from_row(row)?))
         }
         Creation::Many(todos) => {
-            let statement = transaction
-                .prepare_cached(&INSERT_MANY)
-                .await
-                .map_err(from_pg)?;
             let params = InsertManyParams::new(todos);
-            let rows = transaction
-                .query(&statement, &params.as_refs())
+            let rows = statements
+                .query_in(transaction, &INSERT_MANY, &params.as_typed())
                 .await
                 .map_err(from_pg)?;
             let mut created = todos_from_rows(&rows)?;

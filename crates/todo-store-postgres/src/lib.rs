@@ -11,7 +11,9 @@ mod params;
 mod pipeline;
 mod row;
 mod sql;
+mod statements;
 mod store;
+mod tls;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -19,3 +21,4 @@ pub mod testing;
 pub use connect::{ConnectError, PgOptions};
 pub use migrate::MigrateError;
 pub use store::PgStore;
+pub use tls::TlsError;

@@ -4,27 +4,28 @@
 
 use todo_core::{Expected, NewTodo, Timestamp, TodoPatch};
 use todo_store_sql::SqlParam;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
-/// A bound value; `Send` so a store future holding it stays `Send`.
-pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
+/// A bound value and its type; `Send` so a store future holding it stays
+/// `Send`.
+pub(crate) type Param = (Box<dyn ToSql + Sync + Send>, Type);
 
 /// The driver value of a shared-SQL parameter.
 pub(crate) fn bind(param: SqlParam) -> Param {
     match param {
-        SqlParam::Bool(value) => Box::new(value),
-        SqlParam::SmallInt(value) => Box::new(value),
-        SqlParam::BigInt(value) => Box::new(value),
-        SqlParam::Time(value) => Box::new(value),
-        SqlParam::Text(value) => Box::new(value),
+        SqlParam::Bool(value) => (Box::new(value), Type::BOOL),
+        SqlParam::SmallInt(value) => (Box::new(value), Type::INT2),
+        SqlParam::BigInt(value) => (Box::new(value), Type::INT8),
+        SqlParam::Time(value) => (Box::new(value), Type::TIMESTAMPTZ),
+        SqlParam::Text(value) => (Box::new(value), Type::TEXT),
     }
 }
 
 /// Borrows bound values as the driver's parameter slice wants them.
-pub(crate) fn as_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn as_typed(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
     params
         .iter()
-        .map(|param| param.as_ref() as &(dyn ToSql + Sync))
+        .map(|(value, kind)| (value.as_ref() as &(dyn ToSql + Sync), kind.clone()))
         .collect()
 }
 
@@ -75,14 +76,14 @@ impl InsertParams {
         }
     }
 
-    pub(crate) fn as_refs(&self) -> [&(dyn ToSql + Sync); 6] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 6] {
         [
-            &self.title,
-            &self.title_search,
-            &self.description,
-            &self.priority,
-            &self.due_date,
-            &self.completed,
+            (&self.title, Type::TEXT),
+            (&self.title_search, Type::TEXT),
+            (&self.description, Type::TEXT),
+            (&self.priority, Type::INT2),
+            (&self.due_date, Type::TIMESTAMPTZ),
+            (&self.completed, Type::BOOL),
         ]
     }
 }
@@ -113,14 +114,14 @@ impl InsertManyParams {
         params
     }
 
-    pub(crate) fn as_refs(&self) -> [&(dyn ToSql + Sync); 6] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 6] {
         [
-            &self.titles,
-            &self.title_searches,
-            &self.descriptions,
-            &self.priorities,
-            &self.due_dates,
-            &self.completed,
+            (&self.titles, Type::TEXT_ARRAY),
+            (&self.title_searches, Type::TEXT_ARRAY),
+            (&self.descriptions, Type::TEXT_ARRAY),
+            (&self.priorities, Type::INT2_ARRAY),
+            (&self.due_dates, Type::TIMESTAMPTZ_ARRAY),
+            (&self.completed, Type::BOOL_ARRAY),
         ]
     }
 }
@@ -156,19 +157,19 @@ impl UpdateParams {
         }
     }
 
-    pub(crate) fn as_refs(&self) -> [&(dyn ToSql + Sync); 11] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 11] {
         [
-            &self.id,
-            &self.title,
-            &self.title_search,
-            &self.set_description,
-            &self.description,
-            &self.priority,
-            &self.set_due_date,
-            &self.due_date,
-            &self.completed,
-            &self.check.any,
-            &self.check.versions,
+            (&self.id, Type::INT8),
+            (&self.title, Type::TEXT),
+            (&self.title_search, Type::TEXT),
+            (&self.set_description, Type::BOOL),
+            (&self.description, Type::TEXT),
+            (&self.priority, Type::INT2),
+            (&self.set_due_date, Type::BOOL),
+            (&self.due_date, Type::TIMESTAMPTZ),
+            (&self.completed, Type::BOOL),
+            (&self.check.any, Type::BOOL),
+            (&self.check.versions, Type::INT8_ARRAY),
         ]
     }
 }

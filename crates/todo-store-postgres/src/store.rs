@@ -12,21 +12,29 @@ use todo_core::{
 };
 use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_statement};
 
+use tokio_postgres::types::Type;
+
 use crate::error::{from_pg, from_pool};
-use crate::params::{InsertManyParams, InsertParams, UpdateParams, VersionCheck, as_refs, bind};
+use crate::params::{InsertManyParams, InsertParams, UpdateParams, VersionCheck, as_typed, bind};
 use crate::pipeline::try_join_all;
 use crate::row::{todo_from_row, todos_from_rows};
 use crate::sql::{DELETE, EXISTS, INSERT, INSERT_MANY, LOCK_MANY, PING, SELECT_ONE, UPDATE};
+use crate::statements::StatementMode;
 
 /// The PostgreSQL store. Cloning is cheap and shares the pool.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: Pool,
+    statements: StatementMode,
 }
 
 impl PgStore {
-    pub(crate) fn from_pool(pool: Pool) -> Self {
-        PgStore { pool }
+    pub(crate) fn from_pool(pool: Pool, statements: StatementMode) -> Self {
+        PgStore { pool, statements }
+    }
+
+    pub(crate) fn statement_mode(&self) -> StatementMode {
+        self.statements
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -39,14 +47,14 @@ impl PgStore {
 
     /// After a conditional write changed nothing: was the todo missing, or
     /// its version not the expected one?
-    async fn missing_or_changed(client: &Object, id: i64) -> StoreError {
-        let exists = async {
-            let statement = client.prepare_cached(EXISTS).await?;
-            client.query_opt(&statement, &[&id]).await
-        };
-        match exists.await {
-            Ok(Some(_)) => StoreError::PreconditionFailed,
-            Ok(None) => StoreError::NotFound(id),
+    async fn missing_or_changed(&self, client: &Object, id: i64) -> StoreError {
+        let exists = self
+            .statements
+            .query(client, EXISTS, &[(&id, Type::INT8)])
+            .await;
+        match exists {
+            Ok(rows) if !rows.is_empty() => StoreError::PreconditionFailed,
+            Ok(_) => StoreError::NotFound(id),
             Err(error) => from_pg(error),
         }
     }
@@ -56,13 +64,9 @@ impl PgStore {
         statement: Statement,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let client = self.client().await?;
-        let prepared = client
-            .prepare_cached(&statement.sql)
-            .await
-            .map_err(from_pg)?;
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
-        client
-            .query(&prepared, &as_refs(&params))
+        self.statements
+            .query(&client, &statement.sql, &as_typed(&params))
             .await
             .map_err(from_pg)
     }
@@ -73,13 +77,18 @@ impl TodoStore for PgStore {
     #[tracing::instrument(skip_all)]
     async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(&INSERT).await.map_err(from_pg)?;
         let params = InsertParams::new(todo);
-        let row = client
-            .query_one(&statement, &params.as_refs())
+        let rows = self
+            .statements
+            .query(&client, &INSERT, &params.as_typed())
             .await
             .map_err(from_pg)?;
-        todo_from_row(&row)
+        match rows.first() {
+            Some(row) => todo_from_row(row),
+            None => Err(StoreError::internal(std::io::Error::other(
+                "an insert returned no row",
+            ))),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
@@ -88,10 +97,10 @@ impl TodoStore for PgStore {
             return Ok(Vec::new());
         }
         let client = self.client().await?;
-        let statement = client.prepare_cached(&INSERT_MANY).await.map_err(from_pg)?;
         let params = InsertManyParams::new(todos);
-        let rows = client
-            .query(&statement, &params.as_refs())
+        let rows = self
+            .statements
+            .query(&client, &INSERT_MANY, &params.as_typed())
             .await
             .map_err(from_pg)?;
         let mut created = todos_from_rows(&rows)?;
@@ -117,13 +126,13 @@ impl TodoStore for PgStore {
     #[tracing::instrument(skip_all, fields(id))]
     async fn get(&self, id: i64) -> Result<Todo, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(&SELECT_ONE).await.map_err(from_pg)?;
-        let row = client
-            .query_opt(&statement, &[&id])
+        let rows = self
+            .statements
+            .query(&client, &SELECT_ONE, &[(&id, Type::INT8)])
             .await
             .map_err(from_pg)?;
-        match row {
-            Some(row) => todo_from_row(&row),
+        match rows.first() {
+            Some(row) => todo_from_row(row),
             None => Err(StoreError::NotFound(id)),
         }
     }
@@ -144,15 +153,15 @@ impl TodoStore for PgStore {
         expected: Option<&Expected>,
     ) -> Result<Todo, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(&UPDATE).await.map_err(from_pg)?;
         let params = UpdateParams::new(id, patch, VersionCheck::new(expected));
-        let row = client
-            .query_opt(&statement, &params.as_refs())
+        let rows = self
+            .statements
+            .query(&client, &UPDATE, &params.as_typed())
             .await
             .map_err(from_pg)?;
-        match row {
-            Some(row) => todo_from_row(&row),
-            None => Err(Self::missing_or_changed(&client, id).await),
+        match rows.first() {
+            Some(row) => todo_from_row(row),
+            None => Err(self.missing_or_changed(&client, id).await),
         }
     }
 
@@ -163,14 +172,15 @@ impl TodoStore for PgStore {
         }
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_pg)?;
-        let lock = transaction
-            .prepare_cached(LOCK_MANY)
-            .await
-            .map_err(from_pg)?;
-        let update = transaction.prepare_cached(&UPDATE).await.map_err(from_pg)?;
+        if self.statements == StatementMode::Cached {
+            // Prepared now, so the pipelined updates below find it cached
+            // rather than each preparing it again.
+            transaction.prepare_cached(&UPDATE).await.map_err(from_pg)?;
+        }
         let ids: Vec<i64> = patches.iter().map(|patch| patch.id).collect();
-        let locked: HashSet<i64> = transaction
-            .query(&lock, &[&ids])
+        let locked: HashSet<i64> = self
+            .statements
+            .query_in(&transaction, LOCK_MANY, &[(&ids, Type::INT8_ARRAY)])
             .await
             .map_err(from_pg)?
             .iter()
@@ -187,17 +197,17 @@ impl TodoStore for PgStore {
                 UpdateParams::new(id, patch, VersionCheck::new(None))
             })
             .collect();
-        let bound: Vec<_> = params.iter().map(UpdateParams::as_refs).collect();
+        let bound: Vec<_> = params.iter().map(UpdateParams::as_typed).collect();
         let rows = try_join_all(
             bound
                 .iter()
-                .map(|refs| transaction.query_opt(&update, refs)),
+                .map(|typed| self.statements.query_in(&transaction, &UPDATE, typed)),
         )
         .await
         .map_err(from_pg)?;
         let mut updated = Vec::with_capacity(rows.len());
         for (row, id) in rows.iter().zip(&ids) {
-            match row {
+            match row.first() {
                 Some(row) => updated.push(todo_from_row(row)?),
                 // The rows are locked, so this would be a bug, not a race.
                 None => return Err(StoreError::NotFound(*id)),
@@ -210,14 +220,19 @@ impl TodoStore for PgStore {
     #[tracing::instrument(skip_all, fields(id))]
     async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(DELETE).await.map_err(from_pg)?;
         let check = VersionCheck::new(expected);
-        let deleted = client
-            .execute(&statement, &[&id, &check.any, &check.versions])
+        let params = [
+            (&id as _, Type::INT8),
+            (&check.any as _, Type::BOOL),
+            (&check.versions as _, Type::INT8_ARRAY),
+        ];
+        let deleted = self
+            .statements
+            .execute(&client, DELETE, &params)
             .await
             .map_err(from_pg)?;
         if deleted == 0 {
-            return Err(Self::missing_or_changed(&client, id).await);
+            return Err(self.missing_or_changed(&client, id).await);
         }
         Ok(())
     }
@@ -226,13 +241,9 @@ impl TodoStore for PgStore {
     async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
         let statement = delete_matching_statement(filter, Dialect::Postgres);
         let client = self.client().await?;
-        let prepared = client
-            .prepare_cached(&statement.sql)
-            .await
-            .map_err(from_pg)?;
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
-        client
-            .execute(&prepared, &as_refs(&params))
+        self.statements
+            .execute(&client, &statement.sql, &as_typed(&params))
             .await
             .map_err(from_pg)
     }

@@ -39,6 +39,8 @@ pub const TEST_OPTIONS: PgOptions = PgOptions {
     pool_size: 4,
     acquire_timeout: Duration::from_secs(5),
     connect_timeout: Duration::from_secs(5),
+    statement_timeout: None,
+    statement_cache: true,
 };
 
 /// A PostgreSQL server of this test binary.
@@ -112,10 +114,63 @@ impl TestCluster {
 
     /// A store on a fresh database, with [`TEST_OPTIONS`].
     pub async fn fresh_store(&self) -> PgStore {
+        self.fresh_store_with(TEST_OPTIONS).await
+    }
+
+    /// A store on a fresh database, with `options`.
+    pub async fn fresh_store_with(&self, options: PgOptions) -> PgStore {
         let url = self.fresh_database_url().await;
-        PgStore::connect(&url, TEST_OPTIONS)
+        PgStore::connect(&url, options)
             .await
             .expect("could not connect to the test database")
+    }
+
+    /// Turns TLS on with this certificate chain and key (PEM), and waits
+    /// until the server offers it. Plain connections keep working.
+    pub async fn enable_tls(&self, certificate_pem: &str, key_pem: &str) {
+        let certificate = self.dir.join("server.crt");
+        let key = self.dir.join("server.key");
+        std::fs::write(&certificate, certificate_pem).expect("could not write the certificate");
+        std::fs::write(&key, key_pem).expect("could not write the key");
+        // The server refuses a key that others may read.
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("could not restrict the key's permissions");
+        let user = ServerUser::detect();
+        user.take_ownership(&certificate);
+        user.take_ownership(&key);
+        // Paths are made here, not read; quotes in them are not expected.
+        self.execute_as_admin(&format!(
+            "alter system set ssl_cert_file = '{}'",
+            certificate.display()
+        ))
+        .await;
+        self.execute_as_admin(&format!(
+            "alter system set ssl_key_file = '{}'",
+            key.display()
+        ))
+        .await;
+        self.execute_as_admin("alter system set ssl = on").await;
+        self.execute_as_admin("select pg_reload_conf()").await;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let (client, connection) = tokio_postgres::connect(&self.url_for("postgres"), NoTls)
+                .await
+                .expect("could not connect to the test cluster");
+            tokio::spawn(connection);
+            let row = client
+                .query_one("select current_setting('ssl')", &[])
+                .await
+                .expect("could not read the ssl setting");
+            if row.get::<_, String>(0) == "on" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not turn TLS on:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The postmaster's pid while the server runs.
@@ -255,6 +310,16 @@ fn signal_server(postmaster: Option<u32>, signal: &str) {
         .arg(signal)
         .args(pids.iter().map(u32::to_string))
         .output();
+    // A backend may exit between the listing and the signal, which makes
+    // `kill` fail although every live process was signalled.
+    if let Ok(output) = &output
+        && !output.status.success()
+        && String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .all(|line| line.contains("No such process"))
+    {
+        return;
+    }
     check("kill", output, "could not signal the PostgreSQL processes");
 }
 
@@ -289,4 +354,46 @@ fn is_running(pid: u32) -> bool {
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("could not find a free port");
     listener.local_addr().expect("a bound address").port()
+}
+
+/// What tests ask of a store's connections.
+impl PgStore {
+    /// The value of a server setting on one of the pool's connections.
+    pub async fn setting(&self, name: &str) -> String {
+        let client = self.pool().get().await.expect("a pooled connection");
+        client
+            .query_one("select current_setting($1)", &[&name])
+            .await
+            .expect("could not read the setting")
+            .get(0)
+    }
+
+    /// Whether one of the pool's connections is encrypted.
+    pub async fn connection_is_encrypted(&self) -> bool {
+        let client = self.pool().get().await.expect("a pooled connection");
+        client
+            .query_one(
+                "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("could not read pg_stat_ssl")
+            .get(0)
+    }
+
+    /// How many statements one of the pool's connections holds prepared.
+    /// The count is read with the simple protocol, which prepares nothing.
+    pub async fn prepared_statements(&self) -> usize {
+        let client = self.pool().get().await.expect("a pooled connection");
+        let rows = client
+            .simple_query("select count(*) from pg_prepared_statements")
+            .await
+            .expect("could not count prepared statements");
+        rows.iter()
+            .find_map(|message| match message {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse().ok(),
+                _ => None,
+            })
+            .expect("a count")
+    }
 }

@@ -24,6 +24,7 @@ pub struct Admission(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     slots: Semaphore,
+    max_in_flight: usize,
     queued: AtomicUsize,
     max_queued: usize,
     timeout: Duration,
@@ -43,11 +44,17 @@ impl Admission {
     pub fn new(limits: AdmissionLimits) -> Self {
         Admission(Arc::new(Inner {
             slots: Semaphore::new(limits.max_in_flight),
+            max_in_flight: limits.max_in_flight,
             queued: AtomicUsize::new(0),
             max_queued: limits.max_queued,
             timeout: limits.request_timeout,
             max_uri_bytes: limits.max_uri_bytes,
         }))
+    }
+
+    /// Requests holding a slot now.
+    pub fn in_flight(&self) -> usize {
+        self.0.max_in_flight - self.0.slots.available_permits()
     }
 
     /// Requests waiting for a slot now.

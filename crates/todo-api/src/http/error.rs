@@ -10,6 +10,14 @@ use todo_core::{FieldError, IDEMPOTENCY_KEY_HEADER, Loc, StoreError, ValidationE
 /// Seconds a client is told to wait before retrying after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
 
+/// Marks a response as a request shed by backpressure (every 503: the
+/// database down, no free connection or request slot, the request timeout),
+/// for the metrics middleware to count: every such 503 passes through
+/// [`ApiError::into_response`], so marking it there counts each one exactly
+/// once, whatever handler or layer gave it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shed;
+
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -122,15 +130,17 @@ impl IntoResponse for ApiError {
             ApiError::Internal => json!("Internal Server Error"),
         };
         let mut response = (status, Json(json!({ "detail": detail }))).into_response();
-        let headers = response.headers_mut();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(
+            response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
+            response.extensions_mut().insert(Shed);
         }
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -17,9 +17,34 @@ use super::access::Principal;
 use super::conditional::{expected_version, none_match_hits};
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryPairs, TodoId, all_valid};
+use super::openapi::{
+    BodyErrors, BulkPatch, CommonErrors, Deleted, FilterParams, IdempotencyConflict,
+    IdempotencyKey as IdempotencyKeyHeader, IfMatch, NewTodo as NewTodoDoc, NotFound, PageParams,
+    PreconditionFailed, Todo as TodoDoc, TodoPatch as TodoPatchDoc,
+};
 use crate::state::AppState;
 
 /// `POST /api/todo`
+#[utoipa::path(
+    post,
+    path = "/api/todo",
+    tag = "todos",
+    params(IdempotencyKeyHeader),
+    request_body(content = NewTodoDoc, description = "The new todo; omitted fields take their defaults"),
+    responses(
+        (
+            status = 201,
+            description = "Created",
+            body = TodoDoc,
+            headers(
+                ("Location" = String, description = "`/api/todo/{id}` of the new todo"),
+                ("ETag" = String, description = "The todo's current tag"),
+                ("Idempotent-Replayed" = bool, description = "`true` on a replayed answer"),
+            ),
+        ),
+        IdempotencyConflict, BodyErrors, CommonErrors,
+    ),
+)]
 pub async fn create_todo(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -42,6 +67,27 @@ pub async fn create_todo(
 }
 
 /// `POST /api/todo/bulk`
+#[utoipa::path(
+    post,
+    path = "/api/todo/bulk",
+    tag = "todos",
+    params(IdempotencyKeyHeader),
+    request_body(
+        content = Vec<NewTodoDoc>,
+        description = "1 to `MAX_BULK_ITEMS` todos, created all or none",
+        example = json!([{"title": "Buy milk"}, {"title": "Walk the dog", "priority": 5}]),
+    ),
+    responses(
+        (
+            status = 201,
+            description = "Created, in input order with increasing ids",
+            body = Vec<TodoDoc>,
+            headers(("Idempotent-Replayed" = bool, description = "`true` on a replayed answer")),
+        ),
+        (status = 404, description = "The bulk endpoints are switched off", body = super::openapi::ErrorBody, example = json!({"detail": "Not Found"})),
+        IdempotencyConflict, BodyErrors, CommonErrors,
+    ),
+)]
 pub async fn create_todos(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -52,20 +98,20 @@ pub async fn create_todos(
         new_todos_from_json(&body, state.settings.max_bulk_items),
         idempotency_key(&headers),
     )?;
-    match key {
-        None => Ok(created_response(Created::Many(
-            state.store.create_many(todos).await?,
-        ))),
+    let outcome = match key {
+        None => KeyedOutcome::Created(Created::Many(state.store.create_many(todos).await?)),
         Some(key) => {
             let key = IdempotencyKey::new(principal.scope, key, BULK_PATH, &body);
-            keyed_response(
-                state
-                    .store
-                    .create_keyed(&key, Creation::Many(todos))
-                    .await?,
-            )
+            state
+                .store
+                .create_keyed(&key, Creation::Many(todos))
+                .await?
         }
+    };
+    if let KeyedOutcome::Created(Created::Many(created)) = &outcome {
+        state.metrics.bulk_rows_created(created.len());
     }
+    keyed_response(outcome)
 }
 
 const TODOS_PATH: &str = "/api/todo";
@@ -132,6 +178,21 @@ fn json_body(text: String) -> impl IntoResponse {
 }
 
 /// `GET /api/todo`
+#[utoipa::path(
+    get,
+    path = "/api/todo",
+    tag = "todos",
+    params(FilterParams, PageParams),
+    responses(
+        (
+            status = 200,
+            description = "One page of the todos that match",
+            body = Vec<TodoDoc>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when more results may follow (RFC 8288)")),
+        ),
+        CommonErrors,
+    ),
+)]
 pub async fn list_todos(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -163,6 +224,20 @@ fn encode_params(params: &[(&str, String)]) -> String {
 }
 
 /// `GET /api/todo/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/todo/{id}",
+    tag = "todos",
+    params(
+        ("id" = i64, Path, description = "The todo's id", example = 42),
+        ("If-None-Match" = Option<String>, Header, description = "Answer 304 if this is the current tag", example = "\"42-1\""),
+    ),
+    responses(
+        (status = 200, description = "The todo", body = TodoDoc, headers(("ETag" = String, description = "The todo's current tag"))),
+        (status = 304, description = "`If-None-Match` named the current tag", headers(("ETag" = String, description = "The todo's current tag"))),
+        NotFound, CommonErrors,
+    ),
+)]
 pub async fn get_todo(
     State(state): State<AppState>,
     TodoId(id): TodoId,
@@ -178,6 +253,17 @@ pub async fn get_todo(
 }
 
 /// `PATCH /api/todo/{id}`
+#[utoipa::path(
+    patch,
+    path = "/api/todo/{id}",
+    tag = "todos",
+    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatch),
+    request_body(content = TodoPatchDoc, description = "The fields to change"),
+    responses(
+        (status = 200, description = "The changed todo", body = TodoDoc, headers(("ETag" = String, description = "The todo's new tag"))),
+        NotFound, PreconditionFailed, BodyErrors, CommonErrors,
+    ),
+)]
 pub async fn update_todo(
     State(state): State<AppState>,
     TodoId(id): TodoId,
@@ -191,6 +277,17 @@ pub async fn update_todo(
 }
 
 /// `PUT /api/todo/{id}`
+#[utoipa::path(
+    put,
+    path = "/api/todo/{id}",
+    tag = "todos",
+    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatch),
+    request_body(content = NewTodoDoc, description = "The whole todo; omitted fields take their defaults"),
+    responses(
+        (status = 200, description = "The replaced todo", body = TodoDoc, headers(("ETag" = String, description = "The todo's new tag"))),
+        NotFound, PreconditionFailed, BodyErrors, CommonErrors,
+    ),
+)]
 pub async fn replace_todo(
     State(state): State<AppState>,
     TodoId(id): TodoId,
@@ -207,6 +304,16 @@ pub async fn replace_todo(
 }
 
 /// `DELETE /api/todo/{id}`
+#[utoipa::path(
+    delete,
+    path = "/api/todo/{id}",
+    tag = "todos",
+    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        NotFound, PreconditionFailed, CommonErrors,
+    ),
+)]
 pub async fn delete_todo(
     State(state): State<AppState>,
     TodoId(id): TodoId,
@@ -219,6 +326,21 @@ pub async fn delete_todo(
 }
 
 /// `PATCH /api/todo/bulk`
+#[utoipa::path(
+    patch,
+    path = "/api/todo/bulk",
+    tag = "todos",
+    request_body(
+        content = Vec<BulkPatch>,
+        description = "1 to `MAX_BULK_ITEMS` changes, applied all or none",
+        example = json!([{"id": 42, "completed": true}, {"id": 43, "priority": 1}]),
+    ),
+    responses(
+        (status = 200, description = "The changed todos, in input order", body = Vec<TodoDoc>),
+        (status = 404, description = "A todo does not exist (nothing changed), or the bulk endpoints are switched off", body = super::openapi::ErrorBody, example = json!({"detail": "Todo 43 not found"})),
+        BodyErrors, CommonErrors,
+    ),
+)]
 pub async fn update_todos(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
@@ -236,6 +358,16 @@ pub async fn update_todos(
 }
 
 /// `DELETE /api/todo?FILTERS`
+#[utoipa::path(
+    delete,
+    path = "/api/todo",
+    tag = "todos",
+    params(FilterParams),
+    responses(
+        (status = 200, description = "Every todo the same `GET` would match is deleted (at least one filter is required; any other parameter gives 422)", body = Deleted),
+        CommonErrors,
+    ),
+)]
 pub async fn delete_todos(
     State(state): State<AppState>,
     QueryPairs(params): QueryPairs,

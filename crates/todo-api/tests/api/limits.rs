@@ -35,24 +35,19 @@ async fn a_request_over_the_in_flight_cap_is_shed_at_once_with_retry_after(backe
         "1500",
     ];
     let app = Arc::new(TestApp::with_args(backend, &args).await);
-    // A probe may take the one slot before the holder does, shedding the
-    // holder instead; then try again with a new holder.
-    let mut found = None;
-    'attempts: for _ in 0..50 {
-        let holder = {
-            let app = app.clone();
-            tokio::spawn(async move { app.send(never_ending_create()).await })
-        };
-        while !holder.is_finished() {
-            let response = app.get("/api/todo").await;
-            if response.status == StatusCode::SERVICE_UNAVAILABLE {
-                found = Some((holder, response));
-                break 'attempts;
-            }
-            tokio::task::yield_now().await;
+    let holder = {
+        let app = app.clone();
+        tokio::spawn(async move { app.send(never_ending_create()).await })
+    };
+    for _ in 0..100_000 {
+        if app.requests_in_flight() == 1 || holder.is_finished() {
+            break;
         }
+        tokio::task::yield_now().await;
     }
-    let (holder, shed) = found.expect("a request over the cap is shed");
+    assert_eq!(app.requests_in_flight(), 1, "the holder takes the one slot");
+    let shed = app.get("/api/todo").await;
+    assert_eq!(shed.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(shed.header("retry-after"), Some("1"));
     assert!(shed.json()["detail"].is_string());
     // Health stays outside admission control.

@@ -15,5 +15,7 @@ mod health;
 mod idempotency;
 mod limits;
 mod listing;
+mod openapi;
+mod operations;
 mod pagination;
 mod update_delete;

@@ -1,6 +1,8 @@
 //! The test harness: the real router over a fresh database per test, on
 //! either backend, driven in-process without a port.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -10,6 +12,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use todo_api::config::Cli;
 use todo_api::{AppState, router, storage};
+use todo_core::TodoStore;
 use todo_store_postgres::testing::TestCluster;
 use tower::ServiceExt;
 
@@ -23,6 +26,8 @@ pub enum Backend {
 /// The service under test.
 pub struct TestApp {
     router: Router,
+    store: Arc<dyn TodoStore>,
+    admission: todo_api::http::Admission,
     lifecycle: std::sync::Arc<todo_api::state::Lifecycle>,
     // Kept for the life of the test: the SQLite file lives in it.
     _dir: TempDir,
@@ -44,6 +49,10 @@ impl TestResponse {
                 String::from_utf8_lossy(&self.body)
             )
         })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -93,6 +102,8 @@ impl TestApp {
         let store = storage::open_store(&config).await.unwrap();
         let state = AppState::new(store, &config);
         TestApp {
+            admission: state.admission.clone(),
+            store: state.store.clone(),
             lifecycle: state.lifecycle.clone(),
             router: router(state),
             _dir: dir,
@@ -136,6 +147,17 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// Closes the store's pool, as at shutdown: every database call fails
+    /// as unavailable from now on.
+    pub async fn close_store(&self) {
+        self.store.close().await;
+    }
+
+    /// Requests holding an admission slot now.
+    pub fn requests_in_flight(&self) -> usize {
+        self.admission.in_flight()
     }
 
     /// Turns the service to draining, as SIGTERM does.

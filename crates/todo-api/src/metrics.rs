@@ -1,0 +1,218 @@
+//! The service's Prometheus metrics: their names, labels and help texts in
+//! one place, recorded into a registry of this service's own and rendered
+//! for `GET /metrics` (README, "Operating").
+//!
+//! The registry is not the process-wide `metrics` recorder: each router
+//! (each test, in the test suite) counts on its own, so figures never mix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use metrics::{Recorder, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+use todo_core::PoolStatus;
+
+/// Requests answered, by `method`, `route` and `status`.
+pub const HTTP_REQUESTS: &str = "http_requests_total";
+/// Time to answer, by `method`, `route` and `status`.
+pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
+/// Requests being answered right now.
+pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
+/// Requests answered 503 because the database or its pool could not take
+/// them (every `ApiError::Unavailable`), by `method` and `route`.
+pub const HTTP_REQUESTS_SHED: &str = "http_requests_shed_total";
+/// Todos created by `POST /api/todo/bulk`.
+pub const BULK_ROWS_CREATED: &str = "todo_bulk_rows_created_total";
+/// Open database connections, by `state`: `idle` or `in_use`.
+pub const POOL_CONNECTIONS: &str = "todo_db_pool_connections";
+/// Most database connections the pool may open.
+pub const POOL_MAX_CONNECTIONS: &str = "todo_db_pool_max_connections";
+/// Requests waiting for a free database connection.
+pub const POOL_WAITING: &str = "todo_db_pool_waiting_requests";
+/// Always 1, labelled with the service's `version`.
+pub const BUILD_INFO: &str = "todo_build_info";
+
+/// The `route` label of requests no route matched: one fixed value, so
+/// that scanners probing random paths cannot create endless series.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Upper bounds of the latency histogram's buckets, in seconds: fine below
+/// 10 ms, where a healthy service answers, coarse up to the timeouts.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The service's metrics registry. Cloning is cheap and shares it.
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A new registry, holding only the build information.
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(HTTP_REQUEST_DURATION.into()),
+                &LATENCY_BUCKETS,
+            )
+            // Only fails for an empty bucket list, which this is not.
+            .expect("latency buckets are not empty")
+            .build_recorder();
+        let metrics = Metrics {
+            recorder: Arc::new(recorder),
+        };
+        metrics.describe();
+        metrics.record(|| {
+            metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        });
+        metrics
+    }
+
+    fn record<T>(&self, record: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(self.recorder.as_ref() as &dyn Recorder, record)
+    }
+
+    fn describe(&self) {
+        self.record(|| {
+            metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests answered");
+            metrics::describe_histogram!(
+                HTTP_REQUEST_DURATION,
+                Unit::Seconds,
+                "Time from receiving an HTTP request to sending its response head"
+            );
+            metrics::describe_gauge!(HTTP_REQUESTS_IN_FLIGHT, "HTTP requests being answered");
+            metrics::describe_counter!(
+                HTTP_REQUESTS_SHED,
+                "Requests answered 503 because the database or its connection pool could not take them"
+            );
+            metrics::describe_counter!(BULK_ROWS_CREATED, "Todos created by bulk requests");
+            metrics::describe_gauge!(POOL_CONNECTIONS, "Open database connections by state");
+            metrics::describe_gauge!(POOL_MAX_CONNECTIONS, "Most database connections the pool may open");
+            metrics::describe_gauge!(POOL_WAITING, "Requests waiting for a free database connection");
+            metrics::describe_gauge!(BUILD_INFO, "Build information of the running service; always 1");
+        });
+    }
+
+    /// Counts a request as in flight until the returned guard is dropped,
+    /// which also covers requests whose client went away mid-answer.
+    pub fn in_flight(&self) -> InFlight {
+        self.record(|| metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT).increment(1.0));
+        InFlight {
+            metrics: self.clone(),
+        }
+    }
+
+    /// Records an answered request; `shed` when it was a 503 for lack of
+    /// database capacity.
+    pub fn request_finished(
+        &self,
+        method: &Method,
+        route: &str,
+        status: StatusCode,
+        latency: Duration,
+        shed: bool,
+    ) {
+        let labels = [
+            ("method", method.as_str().to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.as_u16().to_string()),
+        ];
+        self.record(|| {
+            metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+            metrics::histogram!(HTTP_REQUEST_DURATION, &labels).record(latency.as_secs_f64());
+            if shed {
+                metrics::counter!(HTTP_REQUESTS_SHED, &labels[..2]).increment(1);
+            }
+        });
+    }
+
+    /// Counts todos created by one bulk request.
+    pub fn bulk_rows_created(&self, rows: usize) {
+        self.record(|| metrics::counter!(BULK_ROWS_CREATED).increment(rows as u64));
+    }
+
+    /// The registry in the Prometheus text format, with the pool figures
+    /// read just now (they are a reading, not a count, so they are taken
+    /// at scrape time rather than kept up to date).
+    pub fn render(&self, pool: PoolStatus) -> String {
+        self.record(|| {
+            metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(pool.idle as f64);
+            metrics::gauge!(POOL_CONNECTIONS, "state" => "in_use").set(pool.in_use as f64);
+            metrics::gauge!(POOL_MAX_CONNECTIONS).set(pool.max_size as f64);
+            metrics::gauge!(POOL_WAITING).set(pool.waiting as f64);
+        });
+        self.recorder.handle().render()
+    }
+}
+
+/// A request in flight; dropping it ends that.
+#[derive(Debug)]
+pub struct InFlight {
+    metrics: Metrics,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.metrics
+            .record(|| metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT).decrement(1.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_registry_holds_the_build_information() {
+        let text = Metrics::new().render(PoolStatus::default());
+        let line = format!(
+            "{BUILD_INFO}{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.lines().any(|l| l == line), "{text}");
+    }
+
+    #[test]
+    fn latencies_go_into_a_histogram_and_in_flight_requests_come_back_down() {
+        let metrics = Metrics::new();
+        let guard = metrics.in_flight();
+        assert!(
+            metrics
+                .render(PoolStatus::default())
+                .contains(&format!("{HTTP_REQUESTS_IN_FLIGHT} 1"))
+        );
+        drop(guard);
+        metrics.request_finished(
+            &Method::GET,
+            "/api/todo/{id}",
+            StatusCode::OK,
+            Duration::from_millis(3),
+            false,
+        );
+        let text = metrics.render(PoolStatus::default());
+        assert!(
+            text.contains(&format!("{HTTP_REQUESTS_IN_FLIGHT} 0")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{HTTP_REQUEST_DURATION}_bucket{{method=\"GET\",route=\"/api/todo/{{id}}\",status=\"200\",le=\"0.005\"}} 1"
+            )),
+            "{text}"
+        );
+    }
+}

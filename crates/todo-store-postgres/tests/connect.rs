@@ -1,0 +1,176 @@
+//! What production connections need: TLS as `sslmode` asks, a statement
+//! timeout on every connection, and unnamed statements for PgBouncer in
+//! transaction mode. In a test binary of its own, since it turns TLS on
+//! in its cluster.
+
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use todo_core::{ListQuery, Loc, NewTodo, TodoPatch, TodoStore};
+use todo_store_postgres::testing::{TEST_OPTIONS, TestCluster};
+use todo_store_postgres::{ConnectError, PgOptions, PgStore};
+use tokio::sync::OnceCell;
+
+/// The cluster of this binary with TLS on, with a certificate for
+/// `localhost` only, and the file that certificate is in (the trusted root
+/// of the tests that verify).
+async fn tls_cluster() -> (&'static TestCluster, &'static PathBuf) {
+    static ROOT: OnceCell<PathBuf> = OnceCell::const_new();
+    let cluster = TestCluster::shared().await;
+    let root = ROOT
+        .get_or_init(|| async {
+            let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+            let certificate = issued.cert.pem();
+            cluster
+                .enable_tls(&certificate, &issued.signing_key.serialize_pem())
+                .await;
+            let dir = tempfile::tempdir().unwrap().keep();
+            let root = dir.join("root.pem");
+            std::fs::write(&root, certificate).unwrap();
+            root
+        })
+        .await;
+    (cluster, root)
+}
+
+/// A fresh database's URL with `host` in place of 127.0.0.1 and `query`.
+async fn url_with(cluster: &TestCluster, host: &str, query: &str) -> String {
+    let url = cluster.fresh_database_url().await;
+    format!("{}?{query}", url.replacen("127.0.0.1", host, 1))
+}
+
+#[tokio::test]
+async fn sslmode_require_encrypts_without_verifying_the_certificate() {
+    let (cluster, _) = tls_cluster().await;
+    let url = url_with(cluster, "127.0.0.1", "sslmode=require").await;
+    let store = PgStore::connect(&url, TEST_OPTIONS).await.unwrap();
+    assert!(store.connection_is_encrypted().await);
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn sslmode_disable_connects_in_plain_text() {
+    let (cluster, _) = tls_cluster().await;
+    let url = url_with(cluster, "127.0.0.1", "sslmode=disable").await;
+    let store = PgStore::connect(&url, TEST_OPTIONS).await.unwrap();
+    assert!(!store.connection_is_encrypted().await);
+}
+
+#[tokio::test]
+async fn verify_full_accepts_a_trusted_certificate_that_names_the_host() {
+    let (cluster, root) = tls_cluster().await;
+    let query = format!("sslmode=verify-full&sslrootcert={}", root.display());
+    let url = url_with(cluster, "localhost", &query).await;
+    let store = PgStore::connect(&url, TEST_OPTIONS).await.unwrap();
+    assert!(store.connection_is_encrypted().await);
+}
+
+#[tokio::test]
+async fn verify_full_refuses_a_certificate_for_another_host() {
+    let (cluster, root) = tls_cluster().await;
+    let query = format!("sslmode=verify-full&sslrootcert={}", root.display());
+    // The certificate names `localhost`, not `127.0.0.1`.
+    let url = url_with(cluster, "127.0.0.1", &query).await;
+    let error = PgStore::connect(&url, TEST_OPTIONS).await.unwrap_err();
+    assert!(
+        matches!(error, ConnectError::Unreachable { .. }),
+        "{error:?}"
+    );
+    assert!(
+        format!("{error:?}").contains("NotValidForName"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn verify_ca_accepts_a_trusted_certificate_for_another_host() {
+    let (cluster, root) = tls_cluster().await;
+    let query = format!("sslmode=verify-ca&sslrootcert={}", root.display());
+    let url = url_with(cluster, "127.0.0.1", &query).await;
+    let store = PgStore::connect(&url, TEST_OPTIONS).await.unwrap();
+    assert!(store.connection_is_encrypted().await);
+}
+
+#[tokio::test]
+async fn verify_full_refuses_a_certificate_no_trusted_root_signed() {
+    let (cluster, _) = tls_cluster().await;
+    // Without `sslrootcert` only the public web roots are trusted.
+    let url = url_with(cluster, "localhost", "sslmode=verify-full").await;
+    let error = PgStore::connect(&url, TEST_OPTIONS).await.unwrap_err();
+    assert!(format!("{error:?}").contains("UnknownIssuer"), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_missing_root_certificate_file_is_reported() {
+    let url = "postgres://u@127.0.0.1:1/x?sslmode=verify-full&sslrootcert=/no/such/root.pem";
+    let error = PgStore::connect(url, TEST_OPTIONS).await.unwrap_err();
+    assert!(matches!(error, ConnectError::Tls(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn every_connection_gets_the_statement_timeout() {
+    let store = TestCluster::shared()
+        .await
+        .fresh_store_with(PgOptions {
+            statement_timeout: Some(Duration::from_millis(1500)),
+            ..TEST_OPTIONS
+        })
+        .await;
+    assert_eq!(store.setting("statement_timeout").await, "1500ms");
+}
+
+#[tokio::test]
+async fn without_the_statement_cache_no_statement_stays_prepared() {
+    let options = PgOptions {
+        pool_size: 1,
+        statement_cache: false,
+        ..TEST_OPTIONS
+    };
+    let store = TestCluster::shared().await.fresh_store_with(options).await;
+    use_every_kind_of_statement(&store).await;
+    assert_eq!(store.prepared_statements().await, 0);
+
+    let cached = TestCluster::shared()
+        .await
+        .fresh_store_with(PgOptions {
+            pool_size: 1,
+            ..TEST_OPTIONS
+        })
+        .await;
+    use_every_kind_of_statement(&cached).await;
+    assert!(cached.prepared_statements().await > 0);
+}
+
+async fn use_every_kind_of_statement(store: &PgStore) {
+    let new = || NewTodo::from_json(&json!({"title": "Buy milk"}), &Loc::body()).unwrap();
+    let todo = store.create(new()).await.unwrap();
+    store.create_many(vec![new(), new()]).await.unwrap();
+    store.get(todo.id).await.unwrap();
+    store
+        .list(&ListQuery::from_params(&[]).unwrap())
+        .await
+        .unwrap();
+    let patch = TodoPatch::from_json(&json!({"completed": true}), &Loc::body()).unwrap();
+    store.update(todo.id, patch, None).await.unwrap();
+    store.delete(todo.id, None).await.unwrap();
+}
+
+/// The whole storage contract holds with unnamed statements too.
+mod without_the_statement_cache {
+    use todo_store_postgres::PgOptions;
+    use todo_store_postgres::testing::{TEST_OPTIONS, TestCluster};
+
+    todo_core::conformance_suite!(async {
+        TestCluster::shared()
+            .await
+            .fresh_store_with(PgOptions {
+                statement_cache: false,
+                ..TEST_OPTIONS
+            })
+            .await
+    });
+}

@@ -1,0 +1,15 @@
+//! todo-load: the load generator and benchmark harness of todo-api. It
+//! talks to a service only over HTTP (API.md), so it measures any server
+//! of that contract; its `bench` command also starts PostgreSQL, the
+//! service and `pgbench` as processes to measure ours against the ceiling
+//! of the database beneath it.
+
+pub mod client;
+pub mod failure;
+pub mod limits;
+pub mod progress;
+pub mod scenarios;
+pub mod stats;
+pub mod sustained;
+pub mod target;
+pub mod workload;

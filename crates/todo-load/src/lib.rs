@@ -4,10 +4,13 @@
 //! service and `pgbench` as processes to measure ours against the ceiling
 //! of the database beneath it.
 
+pub mod bench;
 pub mod client;
 pub mod failure;
 pub mod limits;
+pub mod plot;
 pub mod progress;
+pub mod report;
 pub mod scenarios;
 pub mod stats;
 pub mod sustained;

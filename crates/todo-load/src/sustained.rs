@@ -32,6 +32,8 @@ pub struct RunConfig {
     /// Requests per second over all connections (open loop), or `None`.
     pub rate: Option<f64>,
     pub ids: IdRange,
+    /// The listing `list` requests ask for (path and query).
+    pub list_path: String,
     /// Show a progress bar (only ever on a terminal).
     pub progress: bool,
     /// The service's process, to report its CPU use too.
@@ -237,7 +239,7 @@ async fn drive(
             continue;
         };
         let op = config.workload.pick(rng);
-        let request = op.request(rng, config.ids);
+        let request = op.request(rng, config.ids, &config.list_path);
         tally.requests += 1;
         let result = open
             .send(request.method, &request.path, request.body.as_ref())

@@ -105,7 +105,8 @@ pub struct IdRange {
 }
 
 impl Op {
-    pub fn request(self, rng: &mut Rng, ids: IdRange) -> Request {
+    /// The request of this op; `list_path` is the listing `List` asks for.
+    pub fn request(self, rng: &mut Rng, ids: IdRange, list_path: &str) -> Request {
         let priority = 1 + (rng.next_u64() % 5) as i64;
         match self {
             Op::Create => Request {
@@ -127,7 +128,7 @@ impl Op {
             },
             Op::List => Request {
                 method: Method::GET,
-                path: LIST_PATH.to_owned(),
+                path: list_path.to_owned(),
                 body: None,
                 expect: StatusCode::OK,
             },
@@ -272,7 +273,7 @@ mod tests {
             let id = ids.pick(&mut rng);
             assert!((10..=12).contains(&id));
         }
-        let request = Op::Update.request(&mut rng, ids);
+        let request = Op::Update.request(&mut rng, ids, LIST_PATH);
         assert_eq!(request.method, Method::PATCH);
         assert!(request.path.starts_with("/api/todo/1"));
     }

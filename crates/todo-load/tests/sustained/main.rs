@@ -8,7 +8,7 @@ use std::time::Duration;
 use support::Service;
 use todo_load::client::Connection;
 use todo_load::sustained::{RunConfig, run_load};
-use todo_load::workload::{Workload, ensure_todos};
+use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
 
 async fn config(service: &Service, workload: Workload, rate: Option<f64>) -> RunConfig {
     let mut connection = Connection::open(&service.target)
@@ -24,6 +24,7 @@ async fn config(service: &Service, workload: Workload, rate: Option<f64>) -> Run
         duration: Duration::from_millis(700),
         rate,
         ids,
+        list_path: LIST_PATH.to_owned(),
         progress: false,
         server_pid: None,
     }

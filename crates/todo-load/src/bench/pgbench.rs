@@ -1,0 +1,341 @@
+//! The ceiling of the PostgreSQL figures: `pgbench` running the very
+//! statements the service issued (read back from `pg_stat_statements`), with
+//! the values the load tool sent, prepared as the service prepares them, at
+//! the same client count, on the same database.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use todo_core::ListQuery;
+use todo_store_sql::{Dialect, SqlParam, list_statement};
+use tokio::process::Command;
+
+use super::BenchError;
+use super::postgres::Issued;
+use crate::stats::{Latencies, LatencySummary};
+use crate::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
+
+/// What pgbench measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ceiling {
+    pub tool: String,
+    pub clients: u64,
+    pub throughput: f64,
+    pub latency: LatencySummary,
+    pub command: String,
+    /// The SQL each script ran.
+    pub scripts: Vec<String>,
+}
+
+/// How one placeholder of a statement is filled.
+#[derive(Debug, Clone)]
+enum Value {
+    Null,
+    /// A pgbench variable set with `-D`.
+    Fixed(&'static str, String),
+    /// A pgbench variable drawn per transaction: `\set NAME random(lo, hi)`.
+    Random(&'static str, i64, i64),
+}
+
+/// Finds the statement the service issued for `op` among `issued`.
+pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
+    issued
+        .iter()
+        .find(|statement| {
+            let text = statement
+                .query
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            match op {
+                Op::Create => {
+                    text.starts_with("insert into todos (title") && !text.contains("unnest")
+                }
+                Op::Read => text.starts_with("select id, title") && text.ends_with("where id = $1"),
+                Op::List => text.starts_with("select id, title") && text.contains(" limit "),
+                Op::Update => text.starts_with("update todos"),
+            }
+        })
+        .map(|statement| statement.query.clone())
+}
+
+/// The values the load tool sends for `op`, placeholder by placeholder.
+fn values(op: Op) -> Vec<Value> {
+    let fixed = |name, value: &str| Value::Fixed(name, value.to_owned());
+    match op {
+        // POST /api/todo with the body of `Op::request`.
+        Op::Create => vec![
+            fixed("title", "load test todo"),
+            fixed("title_search", "load test todo"),
+            fixed("description", "created by todo-load"),
+            Value::Random("priority", 1, 5),
+            fixed("due", "2030-01-01T00:00:00Z"),
+            fixed("no", "false"),
+        ],
+        Op::Read => vec![Value::Random("id", 0, 0)],
+        // PATCH {"priority": p}: only the priority is set, any version.
+        Op::Update => vec![
+            Value::Random("id", 0, 0),
+            Value::Null,
+            Value::Null,
+            fixed("no", "false"),
+            Value::Null,
+            Value::Random("priority", 1, 5),
+            fixed("no", "false"),
+            Value::Null,
+            Value::Null,
+            fixed("yes", "true"),
+            fixed("no_versions", "{}"),
+        ],
+        Op::List => list_values(),
+    }
+}
+
+/// The listing's values, from the shared SQL builder the service uses.
+fn list_values() -> Vec<Value> {
+    let query = LIST_PATH.split_once('?').map_or("", |(_, q)| q);
+    let pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let Ok(query) = ListQuery::from_params(&pairs) else {
+        return Vec::new();
+    };
+    const NAMES: [&str; 8] = ["l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8"];
+    list_statement(&query, Dialect::Postgres)
+        .params
+        .into_iter()
+        .zip(NAMES)
+        .map(|(param, name)| match param {
+            SqlParam::Bool(value) => Value::Fixed(name, value.to_string()),
+            SqlParam::SmallInt(value) => Value::Fixed(name, value.to_string()),
+            SqlParam::BigInt(value) => Value::Fixed(name, value.to_string()),
+            SqlParam::Time(value) => Value::Fixed(name, value.to_rfc3339()),
+            SqlParam::Text(value) => Value::Fixed(name, value),
+        })
+        .collect()
+}
+
+/// A pgbench script for `op`: `\set` lines, then the statement with each
+/// `$n` replaced by its variable (or a typed `null`).
+fn script(op: Op, statement: &str, ids: IdRange, defines: &mut Vec<String>) -> String {
+    let values = values(op);
+    let mut head = String::new();
+    let mut names = Vec::new();
+    for value in &values {
+        names.push(match value {
+            Value::Null => "null".to_owned(),
+            Value::Fixed(name, text) => {
+                let define = format!("{name}={text}");
+                if !defines.contains(&define) {
+                    defines.push(define);
+                }
+                format!(":{name}")
+            }
+            Value::Random(name, low, high) => {
+                let (low, high) = if *name == "id" {
+                    (ids.min, ids.max)
+                } else {
+                    (*low, *high)
+                };
+                head.push_str(&format!("\\set {name} random({low}, {high})\n"));
+                format!(":{name}")
+            }
+        });
+    }
+    let mut sql = String::new();
+    let mut chars = statement.trim().trim_end_matches(';').chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            let mut digits = String::new();
+            while let Some(digit) = chars.peek().filter(|c| c.is_ascii_digit()) {
+                digits.push(*digit);
+                chars.next();
+            }
+            let index: usize = digits.parse().unwrap_or(0);
+            sql.push_str(
+                names
+                    .get(index.wrapping_sub(1))
+                    .map_or("null", String::as_str),
+            );
+        } else {
+            sql.push(ch);
+        }
+    }
+    // pgbench reads one statement per `;`-terminated block.
+    format!(
+        "{head}{};\n",
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// Runs pgbench for `workload` at `clients` for `duration` on `database`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_pgbench(
+    workload: Workload,
+    issued: &[Issued],
+    ids: IdRange,
+    port: u16,
+    database: &str,
+    clients: u64,
+    duration: Duration,
+    dir: &Path,
+) -> Result<Ceiling, BenchError> {
+    let ops: Vec<(Op, u32)> = match workload {
+        Workload::Mixed => MIX.to_vec(),
+        Workload::Create => vec![(Op::Create, 1)],
+        Workload::Read => vec![(Op::Read, 1)],
+        Workload::List => vec![(Op::List, 1)],
+        Workload::Update => vec![(Op::Update, 1)],
+    };
+    let work = tempfile::tempdir_in(dir).map_err(BenchError::Io)?;
+    let mut defines = Vec::new();
+    let mut args: Vec<String> = vec![
+        "-h".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        port.to_string(),
+        "-U".into(),
+        "postgres".into(),
+        "-n".into(),
+        "-M".into(),
+        "prepared".into(),
+        "-c".into(),
+        clients.to_string(),
+        "-j".into(),
+        "2".into(),
+        "-T".into(),
+        duration.as_secs().max(1).to_string(),
+        "-l".into(),
+        format!("--log-prefix={}", work.path().join("log").display()),
+    ];
+    let mut scripts = Vec::new();
+    for (op, weight) in &ops {
+        let statement = statement_for(*op, issued).ok_or_else(|| {
+            BenchError::Setup(format!(
+                "the service issued no statement for {op:?} during the {workload} run"
+            ))
+        })?;
+        let text = script(*op, &statement, ids, &mut defines);
+        let path = work.path().join(format!("{op:?}.sql"));
+        std::fs::write(&path, &text).map_err(BenchError::Io)?;
+        args.push("-f".into());
+        args.push(format!("{}@{weight}", path.display()));
+        scripts.push(text);
+    }
+    for define in &defines {
+        args.push("-D".into());
+        args.push(define.clone());
+    }
+    args.push(database.to_owned());
+    let output = Command::new(pgbench_binary())
+        .args(&args)
+        .current_dir(work.path())
+        .output()
+        .await
+        .map_err(BenchError::Io)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(BenchError::Setup(format!(
+            "pgbench failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    let throughput = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .unwrap_or(0.0);
+    Ok(Ceiling {
+        tool: "pgbench".to_owned(),
+        clients,
+        throughput,
+        latency: read_logs(work.path())?,
+        command: format!("pgbench {}", args.join(" ")),
+        scripts,
+    })
+}
+
+/// Latencies from pgbench's per-transaction logs (third field, µs).
+fn read_logs(dir: &Path) -> Result<LatencySummary, BenchError> {
+    let mut latencies = Latencies::default();
+    for entry in std::fs::read_dir(dir).map_err(BenchError::Io)? {
+        let path = entry.map_err(BenchError::Io)?.path();
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("log"))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(BenchError::Io)?;
+        for line in text.lines() {
+            if let Some(micros) = line.split_whitespace().nth(2).and_then(|f| f.parse().ok()) {
+                latencies.record(Duration::from_micros(micros));
+            }
+        }
+    }
+    Ok(latencies.summary())
+}
+
+/// `pgbench` beside the server binaries, else the one on `PATH`.
+fn pgbench_binary() -> std::path::PathBuf {
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path().join("bin/pgbench"))
+        .filter(|path| path.is_file())
+        .collect();
+    versions.sort();
+    versions.pop().unwrap_or_else(|| "pgbench".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_variables_or_typed_nulls() {
+        let mut defines = Vec::new();
+        let statement = "update todos set title = coalesce($2::text, title), priority = \
+                         coalesce($6::smallint, priority) where id = $1 and ($10::boolean or \
+                         version = any($11::bigint[]))";
+        let text = script(
+            Op::Update,
+            statement,
+            IdRange { min: 5, max: 9 },
+            &mut defines,
+        );
+        assert!(
+            text.starts_with("\\set id random(5, 9)\n\\set priority random(1, 5)\n"),
+            "{text}"
+        );
+        assert!(text.contains("coalesce(null::text, title)"), "{text}");
+        assert!(text.contains("coalesce(:priority::smallint"), "{text}");
+        assert!(
+            !text.contains("($10") && text.contains("(:yes::boolean"),
+            "{text}"
+        );
+        assert!(text.contains(":no_versions::bigint[]"), "{text}");
+        assert!(defines.contains(&"no_versions={}".to_owned()));
+    }
+
+    #[test]
+    fn the_listing_values_come_from_the_shared_sql_builder() {
+        let values = list_values();
+        // completed = false, then the limit (page size + 1) and the offset.
+        let fixed: Vec<String> = values
+            .iter()
+            .map(|value| match value {
+                Value::Fixed(_, text) => text.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(fixed, ["false", "21", "0"]);
+    }
+}

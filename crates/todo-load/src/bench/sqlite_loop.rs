@@ -1,0 +1,198 @@
+//! The ceiling of the SQLite figures: a bare `rusqlite` loop running the
+//! statements of `todo-store-sqlite/src/queries.rs` (copied here, as that
+//! crate keeps them private; the listing comes from the shared builder), in
+//! the same transactions and with the same connection settings (WAL,
+//! `synchronous=FULL`), on the same file: one writer thread, as the store
+//! has, and one reader thread per core.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior, named_params, params_from_iter};
+use todo_core::ListQuery;
+use todo_store_sql::{Dialect, SqlParam, list_statement};
+
+use super::BenchError;
+use super::pgbench::Ceiling;
+use crate::stats::Latencies;
+use crate::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
+
+const COLUMNS: &str = todo_store_sql::TODO_COLUMNS;
+
+/// 2030-01-01T00:00:00Z in microseconds, the due date the load tool sends.
+const DUE_MICROS: i64 = 1_893_456_000_000_000;
+
+fn insert_sql() -> String {
+    format!(
+        "insert into todos (title, title_search, description, priority, due_date, completed, \
+         created_at, updated_at, version) values (:title, :title_search, :description, \
+         :priority, :due_date, :completed, :now, :now, 1) returning {COLUMNS}"
+    )
+}
+
+fn update_sql() -> String {
+    format!(
+        "update todos set title = coalesce(:title, title), title_search = coalesce(:title_search, \
+         title_search), description = case when :set_description then :description else \
+         description end, priority = coalesce(:priority, priority), due_date = case when \
+         :set_due_date then :due_date else due_date end, completed = coalesce(:completed, \
+         completed), updated_at = :now, version = version + 1 where id = :id returning {COLUMNS}"
+    )
+}
+
+fn get_sql() -> String {
+    format!("select {COLUMNS} from todos where id = :id")
+}
+
+const VERSION_SQL: &str = "select version from todos where id = :id";
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(Duration::from_secs(5))?;
+    connection.pragma_update(None, "journal_mode", "wal")?;
+    connection.pragma_update(None, "synchronous", "full")?;
+    connection.pragma_update(None, "foreign_keys", "on")?;
+    Ok(connection)
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Reads all columns of a row, as the store does when it builds a todo.
+fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<i64> {
+    for column in 1..9 {
+        let _: rusqlite::types::Value = row.get(column)?;
+    }
+    row.get(0)
+}
+
+fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusqlite::Result<()> {
+    let priority = 1 + (rng.next_u64() % 5) as i64;
+    let id = ids.min + (rng.next_u64() % (ids.max - ids.min + 1).max(1) as u64) as i64;
+    match op {
+        Op::Create => {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            transaction.prepare_cached(&insert_sql())?.query_row(
+                named_params! {
+                    ":title": "load test todo", ":title_search": "load test todo",
+                    ":description": "created by todo-load", ":priority": priority,
+                    ":due_date": DUE_MICROS, ":completed": false, ":now": now_micros(),
+                },
+                read_row,
+            )?;
+            transaction.commit()
+        }
+        Op::Update => {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let _: i64 = transaction
+                .prepare_cached(VERSION_SQL)?
+                .query_row(named_params! { ":id": id }, |row| row.get(0))?;
+            transaction.prepare_cached(&update_sql())?.query_row(
+                named_params! {
+                    ":id": id, ":title": None::<String>, ":title_search": None::<String>,
+                    ":set_description": false, ":description": None::<String>,
+                    ":priority": priority, ":set_due_date": false, ":due_date": None::<i64>,
+                    ":completed": None::<bool>, ":now": now_micros(),
+                },
+                read_row,
+            )?;
+            transaction.commit()
+        }
+        Op::Read => connection
+            .prepare_cached(&get_sql())?
+            .query_row(named_params! { ":id": id }, read_row)
+            .map(|_| ()),
+        Op::List => {
+            let statement = list_query();
+            let params = statement.params.iter().map(|param| match param {
+                SqlParam::Bool(value) => rusqlite::types::Value::Integer(i64::from(*value)),
+                SqlParam::SmallInt(value) => rusqlite::types::Value::Integer(i64::from(*value)),
+                SqlParam::BigInt(value) => rusqlite::types::Value::Integer(*value),
+                SqlParam::Time(value) => rusqlite::types::Value::Integer(value.timestamp_micros()),
+                SqlParam::Text(value) => rusqlite::types::Value::Text(value.clone()),
+            });
+            let mut prepared = connection.prepare_cached(&statement.sql)?;
+            let rows = prepared.query_map(params_from_iter(params), read_row)?;
+            for row in rows {
+                row?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn list_query() -> todo_store_sql::Statement {
+    let query = LIST_PATH.split_once('?').map_or("", |(_, q)| q);
+    let pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let query = ListQuery::from_params(&pairs).unwrap_or_else(|_| ListQuery::default());
+    list_statement(&query, Dialect::Sqlite)
+}
+
+/// Runs the bare loop for `workload` on `path`: writes on one thread,
+/// reads on `readers` threads, for `duration`.
+pub async fn run_sqlite_loop(
+    workload: Workload,
+    path: &Path,
+    ids: IdRange,
+    clients: u64,
+    duration: Duration,
+) -> Result<Ceiling, BenchError> {
+    let readers =
+        (clients as usize).min(std::thread::available_parallelism().map_or(1, usize::from));
+    let path: PathBuf = path.to_owned();
+    let threads = match workload {
+        Workload::Create | Workload::Update => 1,
+        _ => readers.max(1),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for index in 0..threads {
+        let path = path.clone();
+        let stop = Arc::clone(&stop);
+        handles.push(std::thread::spawn(
+            move || -> rusqlite::Result<Latencies> {
+                let mut connection = open(&path)?;
+                let mut rng = Rng::new(0xC0FFEE + index as u64);
+                let mut latencies = Latencies::default();
+                while !stop.load(Ordering::Relaxed) {
+                    let op = workload.pick(&mut rng);
+                    let begun = Instant::now();
+                    one(&mut connection, op, &mut rng, ids)?;
+                    latencies.record(begun.elapsed());
+                }
+                Ok(latencies)
+            },
+        ));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Latencies::default();
+    for handle in handles {
+        let latencies = tokio::task::block_in_place(|| handle.join())
+            .map_err(|_| BenchError::Setup("a rusqlite thread panicked".to_owned()))??;
+        total.merge(&latencies);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(Ceiling {
+        tool: "rusqlite".to_owned(),
+        clients: threads as u64,
+        throughput: total.count() as f64 / elapsed,
+        latency: total.summary(),
+        command: format!(
+            "bare rusqlite loop, {threads} thread(s), WAL, synchronous=FULL, the store's statements"
+        ),
+        scripts: vec![insert_sql(), update_sql(), get_sql(), list_query().sql],
+    })
+}

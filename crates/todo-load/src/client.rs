@@ -1,0 +1,176 @@
+//! One simulated client's own HTTP/1.1 connection (hyper), never shared or
+//! pooled, so `N` clients really are `N` connections to the server.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{SendRequest, handshake};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+use crate::failure::FailureKind;
+use crate::target::Target;
+
+/// How long connecting may take: long enough for the kernel's SYN retries
+/// (1 s, 3 s, 7 s) when a full listen backlog dropped the first ones.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long one request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A failed connect or request.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect: {0}")]
+    Connect(#[source] std::io::Error),
+    #[error("connecting took longer than {0:?}")]
+    ConnectTimeout(Duration),
+    #[error("HTTP error: {0}")]
+    Http(#[from] hyper::Error),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("cannot build the request: {0}")]
+    Request(#[from] http::Error),
+}
+
+impl ClientError {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ClientError::Connect(error) => FailureKind::of_connect(error),
+            ClientError::ConnectTimeout(_) => FailureKind::ConnectTimeout,
+            ClientError::Http(error)
+                if error.is_closed() || error.is_incomplete_message() || error.is_canceled() =>
+            {
+                FailureKind::ConnectionReset
+            }
+            ClientError::Http(_) | ClientError::Request(_) => FailureKind::Http,
+            ClientError::Timeout(_) => FailureKind::RequestTimeout,
+        }
+    }
+}
+
+/// An answer, its body read whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The `id` of a todo answer.
+    pub fn todo_id(&self) -> Option<i64> {
+        self.json()?.get("id")?.as_i64()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+}
+
+/// One open connection.
+#[derive(Debug)]
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Connection {
+    /// Opens a connection to `target`.
+    pub async fn open(target: &Target) -> Result<Connection, ClientError> {
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.addr))
+            .await
+            .map_err(|_| ClientError::ConnectTimeout(CONNECT_TIMEOUT))?
+            .map_err(ClientError::Connect)?;
+        // Requests are small and answered one at a time: Nagle would only
+        // add delay.
+        stream.set_nodelay(true).map_err(ClientError::Connect)?;
+        let (sender, connection) = handshake(TokioIo::new(stream)).await?;
+        // The driver ends when the connection closes or the sender drops.
+        tokio::spawn(connection);
+        Ok(Connection {
+            sender,
+            host: target.host.clone(),
+        })
+    }
+
+    /// Whether the server has closed this connection.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Response, ClientError> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, &self.host);
+        let bytes = match body {
+            Some(body) => {
+                request = request.header(CONTENT_TYPE, "application/json");
+                Bytes::from(body.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let request = request.body(Full::new(bytes))?;
+        let exchange = async {
+            self.sender.ready().await?;
+            let response = self.sender.send_request(request).await?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, hyper::Error>(Response {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .map_err(|_| ClientError::Timeout(REQUEST_TIMEOUT))?
+            .map_err(ClientError::from)
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<Response, ClientError> {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: &Value) -> Result<Response, ClientError> {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&mut self, path: &str, body: &Value) -> Result<Response, ClientError> {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+}
+
+/// Polls `/health` until it answers 200, for at most `within`.
+pub async fn wait_healthy(target: &Target, within: Duration) -> Result<(), ClientError> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let attempt = async {
+            let mut connection = Connection::open(target).await?;
+            connection.get("/health").await
+        };
+        match attempt.await {
+            Ok(response) if response.status == StatusCode::OK => return Ok(()),
+            Ok(_) | Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(_) => return Err(ClientError::Timeout(within)),
+            Err(error) => return Err(error),
+        }
+    }
+}

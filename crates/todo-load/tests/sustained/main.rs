@@ -1,0 +1,66 @@
+//! Sustained load, closed and open loop, against a real service over HTTP.
+
+#[path = "../scenarios/support.rs"]
+mod support;
+
+use std::time::Duration;
+
+use support::Service;
+use todo_load::client::Connection;
+use todo_load::sustained::{RunConfig, run_load};
+use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
+
+async fn config(service: &Service, workload: Workload, rate: Option<f64>) -> RunConfig {
+    let mut connection = Connection::open(&service.target)
+        .await
+        .expect("a connection");
+    let ids = ensure_todos(&mut connection, 50)
+        .await
+        .expect("seeding works");
+    assert!(ids.max - ids.min + 1 >= 50, "{ids:?}");
+    RunConfig {
+        workload,
+        connections: 4,
+        duration: Duration::from_millis(700),
+        rate,
+        ids,
+        list_path: LIST_PATH.to_owned(),
+        progress: false,
+        server_pid: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_loop_mixed_run_answers_every_request_and_counts_each_kind() {
+    let service = Service::start(&[]).await;
+    let config = config(&service, Workload::Mixed, None).await;
+    let report = run_load(&service.target, &config).await;
+    assert!(report.successes > 0, "{report:#?}");
+    assert_eq!(report.failures.total(), 0, "{report:#?}");
+    assert_eq!(report.requests, report.successes);
+    for op in ["create", "read", "list", "update"] {
+        assert!(report.latency_by_op.contains_key(op), "{op}: {report:#?}");
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["workload"], "mixed");
+    assert!(json["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_loop_run_sends_what_the_rate_schedules_and_no_more() {
+    let service = Service::start(&[]).await;
+    let config = config(&service, Workload::Read, Some(100.0)).await;
+    let report = run_load(&service.target, &config).await;
+    assert!(report.open_loop);
+    // 0.7 s at 100 requests per second: requests 0..=69 are due in time.
+    assert_eq!(report.requests, 70, "{report:#?}");
+    assert_eq!(report.successes, 70);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_falls_back_to_single_creates_when_bulk_is_off() {
+    let service = Service::start(&["--bulk-endpoints", "false"]).await;
+    let mut connection = Connection::open(&service.target).await.unwrap();
+    let ids = ensure_todos(&mut connection, 7).await.unwrap();
+    assert_eq!(ids.max - ids.min + 1, 7);
+}

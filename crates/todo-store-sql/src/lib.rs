@@ -221,6 +221,16 @@ fn due_date_list(
             where_clause(&dated)
         ));
     }
+    // A due-date filter matches no undated todo; without this the undated
+    // branch would walk every undated row in search of one.
+    let filters_due_date = query.filter.due_before.is_some() || query.filter.due_after.is_some();
+    if filters_due_date {
+        if branches.is_empty() {
+            let sql = format!("select {TODO_COLUMNS} from todos where false");
+            return builder.finish(sql);
+        }
+        return finish_due_date_list(builder, branches, order, fetch, query.offset);
+    }
     let mut undated = conditions;
     undated.push("due_date is null".into());
     if let Some(Position {
@@ -236,8 +246,19 @@ fn due_date_list(
         "select * from (select {TODO_COLUMNS}, 1 as part from todos{} order by id {order} limit {limit}) as undated",
         where_clause(&undated)
     ));
+    finish_due_date_list(builder, branches, order, fetch, query.offset)
+}
+
+/// Puts the due-date branches together, dated first, and cuts the page.
+fn finish_due_date_list(
+    mut builder: Builder,
+    branches: Vec<String>,
+    order: &str,
+    fetch: i64,
+    offset: u64,
+) -> Statement {
     let limit = builder.bind(SqlParam::BigInt(fetch));
-    let offset = builder.bind(SqlParam::BigInt(query.offset as i64));
+    let offset = builder.bind(SqlParam::BigInt(offset as i64));
     let sql = format!(
         "select {TODO_COLUMNS} from ({}) as page order by part, due_date {order}, id {order} limit {limit} offset {offset}",
         branches.join(" union all ")
@@ -324,6 +345,28 @@ mod tests {
             "{}",
             statement.sql
         );
+    }
+
+    #[test]
+    fn a_due_date_filter_leaves_out_the_undated_branch() {
+        let query = ListQuery {
+            filter: TodoFilter {
+                due_before: todo_core::parse_timestamp("2026-01-15"),
+                ..TodoFilter::default()
+            },
+            sort: Sort {
+                field: SortField::DueDate,
+                descending: false,
+            },
+            ..ListQuery::default()
+        };
+        let statement = list_statement(&query, Dialect::Postgres);
+        assert!(
+            !statement.sql.contains("due_date is null"),
+            "{}",
+            statement.sql
+        );
+        assert!(statement.sql.contains("due_date < $1"), "{}", statement.sql);
     }
 
     #[test]

@@ -54,6 +54,13 @@ pub struct Config {
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: u32,
 
+    /// PostgreSQL connections shared by many requests at once, their
+    /// statements pipelined: reads, single-row writes and batched creates
+    /// go through them, beside the pool's exclusive connections (which
+    /// carry transactions). 0 sends everything through the pool.
+    #[arg(long, env = "DB_SHARED_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub shared_connections: u32,
+
     /// How long a request may wait for a free database connection before it
     /// is answered 503, in milliseconds.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
@@ -220,6 +227,7 @@ impl Config {
             host = %self.host,
             port = self.port,
             pool_size = self.pool_size,
+            shared_connections = self.shared_connections,
             acquire_timeout_ms = self.acquire_timeout_ms,
             connect_timeout_ms = self.connect_timeout_ms,
             statement_timeout_ms = self.statement_timeout_ms,

@@ -62,6 +62,7 @@ async fn open(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn TodoStor
                     .statement_timeout()
                     .filter(|_| config.statement_cache),
                 statement_cache: config.statement_cache,
+                shared_connections: config.shared_connections as usize,
             };
             if !config.statement_cache && config.statement_timeout().is_some() {
                 tracing::info!(

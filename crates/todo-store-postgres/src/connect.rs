@@ -11,6 +11,7 @@ use deadpool_postgres::{
 use tokio_postgres::config::Host;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::shared::SharedConnections;
 use crate::statements::StatementMode;
 use crate::store::PgStore;
 use crate::tls::{TlsError, take_tls_params};
@@ -37,6 +38,10 @@ pub struct PgOptions {
     /// PgBouncer refuses the startup parameter that carries it: behind
     /// PgBouncer, set `statement_timeout` on the database role instead.
     pub statement_timeout: Option<Duration>,
+    /// Connections shared, pipelined, by the statements that stand alone
+    /// (reads, single-row writes, batched creates), beside the pool's
+    /// exclusive ones; 0 sends every statement through the pool.
+    pub shared_connections: usize,
     /// Prepare each statement once per connection and reuse it; `false`
     /// sends unnamed statements instead, for PgBouncer in transaction mode
     /// before version 1.21.
@@ -88,7 +93,21 @@ impl PgStore {
             );
         }
         let target = describe_target(&config);
-        let pool = build_pool(config, tls.connector()?, options).map_err(ConnectError::Pool)?;
+        let connector = tls.connector()?;
+        let pool = build_pool(
+            config.clone(),
+            connector.clone(),
+            options.pool_size,
+            options,
+        )
+        .map_err(ConnectError::Pool)?;
+        let shared_pool = build_pool(
+            config,
+            connector,
+            options.shared_connections.max(1),
+            options,
+        )
+        .map_err(ConnectError::Pool)?;
         // Without this, a wrong URL or a database that is down would only
         // show up as 503s on the first requests.
         let first = pool
@@ -96,8 +115,9 @@ impl PgStore {
             .await
             .map_err(|source| ConnectError::Unreachable { target, source })?;
         drop(first);
-        Ok(PgStore::from_pool(
+        Ok(PgStore::new(
             pool,
+            SharedConnections::new(shared_pool, options.shared_connections),
             StatementMode::new(options.statement_cache),
         ))
     }
@@ -106,6 +126,7 @@ impl PgStore {
 fn build_pool(
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
+    size: usize,
     options: PgOptions,
 ) -> Result<Pool, BuildError> {
     let manager = Manager::from_config(
@@ -116,7 +137,7 @@ fn build_pool(
         },
     );
     Pool::builder(manager)
-        .max_size(options.pool_size)
+        .max_size(size)
         .wait_timeout(Some(options.acquire_timeout))
         .create_timeout(Some(options.connect_timeout))
         .recycle_timeout(Some(options.connect_timeout))
@@ -171,6 +192,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             statement_timeout: None,
             statement_cache: true,
+            shared_connections: 1,
         };
         let error = PgStore::connect("postgres://host:notaport/db", options)
             .await

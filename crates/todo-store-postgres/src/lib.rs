@@ -3,6 +3,7 @@
 //! schema in `migrations/` applied by [`PgStore::migrate`]. The listing and
 //! delete-by-filter SQL comes from `todo-store-sql`, shared with SQLite.
 
+mod batch;
 mod connect;
 mod error;
 mod idempotency;
@@ -10,6 +11,7 @@ mod migrate;
 mod params;
 mod pipeline;
 mod row;
+mod shared;
 mod sql;
 mod statements;
 mod store;

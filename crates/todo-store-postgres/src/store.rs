@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Object, Pool};
+use std::sync::Arc;
+
+use deadpool_postgres::{ClientWrapper, Object, Pool};
 use todo_core::{
     Creation, Expected, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo,
     PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
@@ -14,23 +16,55 @@ use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_stateme
 
 use tokio_postgres::types::Type;
 
+use crate::batch::CreateBatcher;
 use crate::error::{from_pg, from_pool};
-use crate::params::{InsertManyParams, InsertParams, UpdateParams, VersionCheck, as_typed, bind};
+use crate::params::{UpdateParams, VersionCheck, as_typed, bind};
 use crate::pipeline::try_join_all;
 use crate::row::{todo_from_row, todos_from_rows};
-use crate::sql::{DELETE, EXISTS, INSERT, INSERT_MANY, LOCK_MANY, PING, SELECT_ONE, UPDATE};
+use crate::shared::{SharedConnections, Standalone};
+use crate::sql::{DELETE, EXISTS, LOCK_MANY, PING, SELECT_ONE, UPDATE};
 use crate::statements::StatementMode;
 
 /// The PostgreSQL store. Cloning is cheap and shares the pool.
 #[derive(Clone, Debug)]
 pub struct PgStore {
+    /// Exclusive connections, for transactions.
     pool: Pool,
+    /// Shared, pipelined connections, for statements that stand alone.
+    shared: Arc<SharedConnections>,
+    batcher: Arc<CreateBatcher>,
     statements: StatementMode,
 }
 
 impl PgStore {
-    pub(crate) fn from_pool(pool: Pool, statements: StatementMode) -> Self {
-        PgStore { pool, statements }
+    pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
+        // As many batches in flight as there are connections to carry them.
+        let batcher = CreateBatcher::new(if shared.is_empty() {
+            pool.status().max_size
+        } else {
+            2 * shared.pool().status().max_size
+        });
+        PgStore {
+            pool,
+            shared: Arc::new(shared),
+            batcher: Arc::new(batcher),
+            statements,
+        }
+    }
+
+    pub(crate) fn batcher(&self) -> &CreateBatcher {
+        &self.batcher
+    }
+
+    /// A connection for a statement that stands alone (autocommit).
+    pub(crate) async fn standalone(&self) -> Result<Standalone, StoreError> {
+        if self.shared.is_empty() {
+            return self
+                .client()
+                .await
+                .map(|client| Standalone::Pooled(Box::new(client)));
+        }
+        self.shared.client().await.map(Standalone::Shared)
     }
 
     pub(crate) fn statement_mode(&self) -> StatementMode {
@@ -47,7 +81,7 @@ impl PgStore {
 
     /// After a conditional write changed nothing: was the todo missing, or
     /// its version not the expected one?
-    async fn missing_or_changed(&self, client: &Object, id: i64) -> StoreError {
+    async fn missing_or_changed(&self, client: &ClientWrapper, id: i64) -> StoreError {
         let exists = self
             .statements
             .query(client, EXISTS, &[(&id, Type::INT8)])
@@ -63,7 +97,7 @@ impl PgStore {
         &self,
         statement: Statement,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-        let client = self.client().await?;
+        let client = self.standalone().await?;
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
         self.statements
             .query(&client, &statement.sql, &as_typed(&params))
@@ -76,19 +110,7 @@ impl PgStore {
 impl TodoStore for PgStore {
     #[tracing::instrument(skip_all)]
     async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
-        let client = self.client().await?;
-        let params = InsertParams::new(todo);
-        let rows = self
-            .statements
-            .query(&client, &INSERT, &params.as_typed())
-            .await
-            .map_err(from_pg)?;
-        match rows.first() {
-            Some(row) => todo_from_row(row),
-            None => Err(StoreError::internal(std::io::Error::other(
-                "an insert returned no row",
-            ))),
-        }
+        self.create_batched(todo).await
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
@@ -96,17 +118,7 @@ impl TodoStore for PgStore {
         if todos.is_empty() {
             return Ok(Vec::new());
         }
-        let client = self.client().await?;
-        let params = InsertManyParams::new(todos);
-        let rows = self
-            .statements
-            .query(&client, &INSERT_MANY, &params.as_typed())
-            .await
-            .map_err(from_pg)?;
-        let mut created = todos_from_rows(&rows)?;
-        // `returning` promises no order; ids were given in input order.
-        created.sort_by_key(|todo| todo.id);
-        Ok(created)
+        self.insert_rows(todos).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -125,7 +137,7 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all, fields(id))]
     async fn get(&self, id: i64) -> Result<Todo, StoreError> {
-        let client = self.client().await?;
+        let client = self.standalone().await?;
         let rows = self
             .statements
             .query(&client, &SELECT_ONE, &[(&id, Type::INT8)])
@@ -152,7 +164,7 @@ impl TodoStore for PgStore {
         patch: TodoPatch,
         expected: Option<&Expected>,
     ) -> Result<Todo, StoreError> {
-        let client = self.client().await?;
+        let client = self.standalone().await?;
         let params = UpdateParams::new(id, patch, VersionCheck::new(expected));
         let rows = self
             .statements
@@ -219,7 +231,7 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all, fields(id))]
     async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
-        let client = self.client().await?;
+        let client = self.standalone().await?;
         let check = VersionCheck::new(expected);
         let params = [
             (&id as _, Type::INT8),
@@ -240,7 +252,7 @@ impl TodoStore for PgStore {
     #[tracing::instrument(skip_all)]
     async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
         let statement = delete_matching_statement(filter, Dialect::Postgres);
-        let client = self.client().await?;
+        let client = self.standalone().await?;
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
         self.statements
             .execute(&client, &statement.sql, &as_typed(&params))
@@ -250,23 +262,41 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn ping(&self) -> Result<(), StoreError> {
-        let client = self.client().await?;
+        // A shared connection, so a busy pool does not make the service
+        // look unready.
+        let client = self.standalone().await?;
         client.simple_query(PING).await.map_err(from_pg)?;
         Ok(())
     }
 
     async fn close(&self) {
         self.pool.close();
+        self.shared.release();
     }
 
+    /// Both kinds of connection together: a shared connection is in use
+    /// while some request is using it.
     fn pool_status(&self) -> PoolStatus {
-        let status = self.pool.status();
+        let exclusive = self.pool.status();
+        if self.shared.is_empty() {
+            return PoolStatus {
+                max_size: exclusive.max_size,
+                size: exclusive.size,
+                idle: exclusive.available,
+                in_use: exclusive.size.saturating_sub(exclusive.available),
+                waiting: exclusive.waiting,
+            };
+        }
+        let (shared_open, shared_in_use) = self.shared.figures();
+        let exclusive_in_use = exclusive.size.saturating_sub(exclusive.available);
+        let size = exclusive.size + shared_open;
+        let in_use = exclusive_in_use + shared_in_use;
         PoolStatus {
-            max_size: status.max_size,
-            size: status.size,
-            idle: status.available,
-            in_use: status.size.saturating_sub(status.available),
-            waiting: status.waiting,
+            max_size: exclusive.max_size + self.shared.pool().status().max_size,
+            size,
+            idle: size - in_use,
+            in_use,
+            waiting: exclusive.waiting,
         }
     }
 }

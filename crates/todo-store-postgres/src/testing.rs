@@ -41,6 +41,7 @@ pub const TEST_OPTIONS: PgOptions = PgOptions {
     connect_timeout: Duration::from_secs(5),
     statement_timeout: None,
     statement_cache: true,
+    shared_connections: 2,
 };
 
 /// A PostgreSQL server of this test binary.

@@ -125,8 +125,10 @@ async fn every_connection_gets_the_statement_timeout() {
 
 #[tokio::test]
 async fn without_the_statement_cache_no_statement_stays_prepared() {
+    // One connection in all, so the count below sees every statement.
     let options = PgOptions {
         pool_size: 1,
+        shared_connections: 0,
         statement_cache: false,
         ..TEST_OPTIONS
     };
@@ -138,6 +140,7 @@ async fn without_the_statement_cache_no_statement_stays_prepared() {
         .await
         .fresh_store_with(PgOptions {
             pool_size: 1,
+            shared_connections: 0,
             ..TEST_OPTIONS
         })
         .await;

@@ -260,7 +260,8 @@ async fn the_store_answers_a_ping_and_reports_its_pool() {
     let store = fresh_store().await;
     store.ping().await.unwrap();
     let status = store.pool_status();
-    assert_eq!(status.max_size, 4);
+    // The pool's exclusive connections and the shared ones.
+    assert_eq!(status.max_size, 4 + 2);
     assert_eq!(status.in_use, 0);
     assert_eq!(status.idle, status.size);
 }

@@ -16,7 +16,8 @@ on_both_backends!(
 );
 
 async fn the_pool_figures_describe_the_live_pool(backend: Backend) {
-    let app = TestApp::with_args(backend, &["--pool-size", "3"]).await;
+    // PostgreSQL: 3 exclusive connections and 1 shared.
+    let app = TestApp::with_args(backend, &["--pool-size", "3", "--shared-connections", "1"]).await;
     app.create(json!({"title": "warm the pool"})).await;
     let figures = settled_pool(&app).await;
     let mut keys: Vec<&str> = figures
@@ -138,7 +139,7 @@ async fn metrics_count_requests_by_method_route_template_and_status(backend: Bac
 }
 
 async fn metrics_show_the_pool_and_the_rows_bulk_requests_created(backend: Backend) {
-    let app = TestApp::with_args(backend, &["--pool-size", "2"]).await;
+    let app = TestApp::with_args(backend, &["--pool-size", "2", "--shared-connections", "1"]).await;
     let response = app
         .post(
             "/api/todo/bulk",

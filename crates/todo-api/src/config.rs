@@ -55,9 +55,9 @@ pub struct Config {
     pub pool_size: u32,
 
     /// PostgreSQL connections shared by many requests at once, their
-    /// statements pipelined: reads, single-row writes and batched creates
-    /// go through them, beside the pool's exclusive connections (which
-    /// carry transactions). 0 sends everything through the pool.
+    /// statements pipelined: reads and batched creates go through them,
+    /// beside the pool's exclusive connections (which carry transactions,
+    /// updates and deletes). 0 sends everything through the pool.
     #[arg(long, env = "DB_SHARED_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=64))]
     pub shared_connections: u32,
 

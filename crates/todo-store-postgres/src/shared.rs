@@ -1,12 +1,15 @@
-//! Connections shared by many requests at once. Statements that stand alone
-//! (autocommit: reads, single-row writes, the batched creates) go to one of
+//! Connections shared by many requests at once. Reads and the batched
+//! creates (statements that stand alone, in autocommit) go to one of
 //! a few long-lived connections instead of borrowing one from the pool: the
 //! driver pipelines the statements of all the requests using a connection,
 //! so many travel in one write and their answers in one read. That saves
 //! system calls on a near database, and round trips on a distant one, where
 //! an exclusive connection per request would allow one statement per round
 //! trip per connection. Transactions keep to the pool's exclusive
-//! connections, since their statements must not interleave with others'.
+//! connections, since their statements must not interleave with others',
+//! and so do single-row updates and deletes: each commits on its own, and
+//! the commits of many connections share log flushes, which a few shared
+//! connections would serialise.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

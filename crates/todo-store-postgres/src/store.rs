@@ -164,7 +164,10 @@ impl TodoStore for PgStore {
         patch: TodoPatch,
         expected: Option<&Expected>,
     ) -> Result<Todo, StoreError> {
-        let client = self.standalone().await?;
+        // An exclusive connection: each update commits on its own, and
+        // commits of concurrent connections share log flushes, which a few
+        // shared connections would serialise.
+        let client = self.client().await?;
         let params = UpdateParams::new(id, patch, VersionCheck::new(expected));
         let rows = self
             .statements
@@ -231,7 +234,8 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all, fields(id))]
     async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
-        let client = self.standalone().await?;
+        // Exclusive, as for updates.
+        let client = self.client().await?;
         let check = VersionCheck::new(expected);
         let params = [
             (&id as _, Type::INT8),
@@ -252,7 +256,7 @@ impl TodoStore for PgStore {
     #[tracing::instrument(skip_all)]
     async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
         let statement = delete_matching_statement(filter, Dialect::Postgres);
-        let client = self.standalone().await?;
+        let client = self.client().await?;
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
         self.statements
             .execute(&client, &statement.sql, &as_typed(&params))

@@ -239,26 +239,6 @@ pub fn ids(todos: &[Value]) -> Vec<i64> {
         .collect()
 }
 
-/// Declares each named test once per backend: `sqlite::NAME` and
-/// `postgres::NAME`, both running the same `async fn NAME(backend: Backend)`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-pub(crate) use on_both_backends;
+#[path = "../common/both_backends.rs"]
+mod both_backends;
+pub(crate) use both_backends::on_both_backends;

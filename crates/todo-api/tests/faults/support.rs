@@ -11,26 +11,6 @@ pub use client::{Client, Reply, error_chain};
 pub use cluster::{Backend, Database, ExclusiveCluster};
 pub use service::Service;
 
-/// Runs each named `async fn name(backend: Backend)` as a test on SQLite and
-/// on PostgreSQL: `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-pub(crate) use on_both_backends;
+#[path = "../common/both_backends.rs"]
+mod both_backends;
+pub(crate) use both_backends::on_both_backends;

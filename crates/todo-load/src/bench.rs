@@ -9,6 +9,7 @@ mod experiments;
 mod parts;
 mod pgbench;
 mod postgres;
+mod proxy;
 mod service;
 mod sqlite_loop;
 
@@ -24,6 +25,7 @@ use crate::workload::Workload;
 
 pub use pgbench::Ceiling;
 pub use postgres::Issued;
+pub use proxy::DelayProxy;
 
 /// Why a bench part could not run.
 #[derive(Debug, thiserror::Error)]

@@ -73,9 +73,6 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
     fill_table(&admin, options.index_rows).await?;
     let log = options.out.join("service-lists-1m.log");
     let service = Service::start(&[("DATABASE_URL", url.clone())], &log).await?;
-    let mut walker = Connection::open(&service.target)
-        .await
-        .map_err(|e| BenchError::Setup(e.to_string()))?;
     let ids = IdRange {
         min: 1,
         max: i64::try_from(options.index_rows).unwrap_or(i64::MAX),
@@ -83,11 +80,19 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
     let mut points = Vec::new();
     for query in LIST_QUERIES {
         let first = format!("{query}&limit={PAGE_SIZE}");
+        // A connection of its own: the service closes idle keep-alive
+        // connections, and the runs between walks are long.
+        let mut walker = Connection::open(&service.target)
+            .await
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
         let (deep, pages_in) = walk(&mut walker, &first, DEEP_PAGES).await?;
-        for (page_url, pages) in [(first.clone(), 0), (deep, pages_in)] {
-            if pages == 0 && page_url != first {
-                continue;
-            }
+        drop(walker);
+        let mut pages_to_measure = vec![(first, 0)];
+        // A listing of one page has no deep page.
+        if pages_in > 0 {
+            pages_to_measure.push((deep, pages_in));
+        }
+        for (page_url, pages) in pages_to_measure {
             let mut config = closed_loop(&service, Workload::List, LIST_CONNECTIONS, ids, options);
             config.list_path = page_url.clone();
             let sampler = ActivitySampler::start(&url, &name).await?;
@@ -132,7 +137,6 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
             save(&options.out, Part::Lists1m.file_name(), &points)?;
         }
     }
-    drop(walker);
     service.stop().await
 }
 

@@ -441,6 +441,18 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_url_gives_its_own_values_decoded() {
+        let mut defines = Vec::new();
+        let url = "/api/todo?q=caf%C3%A9+50%25&limit=100";
+        let statement = list_statement_for(url).unwrap().sql;
+        let text = listing_script(url, &statement, &mut defines).unwrap();
+        assert!(text.contains("like :l1"), "{text}");
+        assert_eq!(defines[0], r"l1=%café 50\%%");
+        // The limit is the page size plus one, then the offset.
+        assert!(defines.contains(&"l2=101".to_owned()), "{defines:?}");
+    }
+
+    #[test]
     fn the_listing_values_come_from_the_shared_sql_builder() {
         let values = list_values();
         // completed = false, then the limit (page size + 1) and the offset.

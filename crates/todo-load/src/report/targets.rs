@@ -566,6 +566,30 @@ mod tests {
     }
 
     #[test]
+    fn bulk_takes_the_best_concurrency_against_the_absolute_goal() {
+        let bulk = |clients: u64, rows_per_second: f64| BulkRowsPoint {
+            clients,
+            items_per_request: 1000,
+            requests: 10,
+            failed_requests: 0,
+            rows: 10_000,
+            seconds: 1.0,
+            rows_per_second,
+            latency: LatencySummary::default(),
+            reference: ceiling("pgbench", 200_000.0),
+        };
+        let row = bulk_row(&[bulk(2, 60_000.0), bulk(4, 120_000.0), bulk(8, 90_000.0)]);
+        assert_eq!(row.met, Some(true));
+        assert_eq!(row.ratio, Some(0.6));
+        assert!(
+            row.measured.starts_with("best 120000 rows/s at 4 clients"),
+            "{}",
+            row.measured
+        );
+        assert_eq!(bulk_row(&[bulk(8, 99_999.0)]).met, Some(false));
+    }
+
+    #[test]
     fn the_table_says_how_many_measured_targets_were_met() {
         let rows = target_rows(&TargetInputs {
             reads: vec![point(Workload::Read, 64, 900.0, 1000.0)],

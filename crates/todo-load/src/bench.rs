@@ -5,10 +5,14 @@
 //! alone (`--only PART`). `report.rs` turns those files into tables and a
 //! plot.
 
+mod distant;
 mod experiments;
+mod goals;
+mod lists;
 mod parts;
 mod pgbench;
 mod postgres;
+mod proxy;
 mod service;
 mod sqlite_loop;
 
@@ -22,8 +26,14 @@ use crate::scenarios::ScenarioResult;
 use crate::sustained::RunReport;
 use crate::workload::Workload;
 
+pub use distant::{
+    ConcurrencyPart, DISTANT_CLIENTS, DISTANT_DELAY, DistantPart, IDLE_CONNECTIONS, IdleMemory,
+};
+pub use goals::{BULK_CLIENTS, BULK_ITEMS, BulkRowsPoint, CREATES_SQLITE_FILE, TARGET_CONNECTIONS};
+pub use lists::{LIST_CONNECTIONS, LIST_QUERIES, ListPoint};
 pub use pgbench::Ceiling;
 pub use postgres::Issued;
+pub use proxy::DelayProxy;
 
 /// Why a bench part could not run.
 #[derive(Debug, thiserror::Error)]
@@ -55,10 +65,25 @@ pub enum Part {
     Indexes,
     Bulk,
     Sustained,
+    /// Target 1: reads at 64 and 256 connections vs pgbench.
+    Reads,
+    /// Target 2: every filter and sort, first and deep page, on 1M rows.
+    #[value(name = "lists-1m")]
+    Lists1m,
+    /// Target 3: updates at 64 and 256 connections vs pgbench.
+    Updates,
+    /// Target 4: creates vs pgbench's single-row INSERT and vs rusqlite.
+    Creates,
+    /// Target 5: the database behind a 50 ms delay proxy.
+    Distant,
+    /// Target 6: 10,000 clients, and memory with 10,000 idle connections.
+    Concurrency,
+    /// Target 7: 1,000-item bulk creates, rows/s.
+    BulkRows,
 }
 
 impl Part {
-    pub const ALL: [Part; 8] = [
+    pub const ALL: [Part; 15] = [
         Part::ScenariosPostgres,
         Part::ScenariosSqlite,
         Part::WorkloadsPostgres,
@@ -67,6 +92,13 @@ impl Part {
         Part::Indexes,
         Part::Bulk,
         Part::Sustained,
+        Part::Reads,
+        Part::Lists1m,
+        Part::Updates,
+        Part::Creates,
+        Part::Distant,
+        Part::Concurrency,
+        Part::BulkRows,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -79,6 +111,13 @@ impl Part {
             Part::Indexes => "indexes.json",
             Part::Bulk => "bulk.json",
             Part::Sustained => "sustained.json",
+            Part::Reads => "reads.json",
+            Part::Lists1m => "lists-1m.json",
+            Part::Updates => "updates.json",
+            Part::Creates => "creates.json",
+            Part::Distant => "distant.json",
+            Part::Concurrency => "concurrency.json",
+            Part::BulkRows => "bulk-rows.json",
         }
     }
 
@@ -121,6 +160,35 @@ pub struct WorkloadPoint {
     pub ratio: f64,
     /// The statements the service issued during the API run (PostgreSQL).
     pub issued: Vec<Issued>,
+    /// Creates on PostgreSQL: whether every 2xx was a durable commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<Durability>,
+}
+
+/// What backs "every 2xx is committed and durable" for a create run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Durability {
+    /// Creates answered 201.
+    pub acked: u64,
+    /// Rows the table gained meanwhile, read by another session after the
+    /// run: acknowledged creates that were committed.
+    pub rows_added: i64,
+    /// The server's settings: anything but `off`, and `on`, make a commit
+    /// durable.
+    pub synchronous_commit: String,
+    pub fsync: String,
+    /// Whether any statement the service ran mentioned `synchronous_commit`
+    /// or `fsync` (pg_stat_statements, sampled texts).
+    pub commit_settings_changed: bool,
+}
+
+impl Durability {
+    pub fn holds(&self) -> bool {
+        self.rows_added >= self.acked as i64
+            && self.synchronous_commit != "off"
+            && self.fsync == "on"
+            && !self.commit_settings_changed
+    }
 }
 
 /// One pool size.

@@ -1,5 +1,10 @@
 //! Turns the bench's result files into Markdown tables (`OUT/report.md`),
-//! the text BENCHMARKS.md quotes.
+//! the text BENCHMARKS.md quotes: first the "Targets" table
+//! (`targets.rs`), then each part's own table (`goals.rs` for the target
+//! parts).
+
+mod goals;
+pub mod targets;
 
 use std::fmt::Write;
 use std::path::Path;
@@ -21,6 +26,7 @@ pub fn render(out: &Path) -> String {
         );
     }
     let cpus = load::<Machine>(out, "machine.json").map_or(2, |m| m.cpus);
+    md.push_str(&targets::render_targets(out));
     for part in [Part::ScenariosPostgres, Part::ScenariosSqlite] {
         if let Some(scenarios) = load::<ScenarioPart>(out, part.file_name()) {
             let _ = writeln!(md, "### Scenarios on {}\n", scenarios.backend);
@@ -34,7 +40,13 @@ pub fn render(out: &Path) -> String {
     }
     for part in [Part::WorkloadsPostgres, Part::WorkloadsSqlite] {
         if let Some(points) = load::<Vec<WorkloadPoint>>(out, part.file_name()) {
-            md.push_str(&workload_table(&points));
+            let title = points.first().map_or(String::new(), |first| {
+                format!(
+                    "Workloads on {} (ceiling: {})",
+                    first.backend, first.ceiling.tool
+                )
+            });
+            md.push_str(&workload_table(&title, &points));
         }
     }
     if let Some(points) = load::<Vec<PoolPoint>>(out, Part::Pool.file_name()) {
@@ -49,18 +61,18 @@ pub fn render(out: &Path) -> String {
     if let Some(report) = load::<RunReport>(out, Part::Sustained.file_name()) {
         md.push_str(&sustained_table(&report));
     }
+    md.push_str(&goals::render_goals(out, cpus));
     md
 }
 
-fn workload_table(points: &[WorkloadPoint]) -> String {
-    let Some(first) = points.first() else {
+pub(crate) fn workload_table(title: &str, points: &[WorkloadPoint]) -> String {
+    if points.is_empty() {
         return String::new();
-    };
+    }
     let mut md = format!(
-        "### Workloads on {} (ceiling: {})\n\n\
+        "### {title}\n\n\
          | workload | connections | API req/s | API p50 ms | API p99 ms | API errors | ceiling/s | ceiling p50 ms | ceiling p99 ms | API / ceiling | service CPU | todo-load CPU |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        first.backend, first.ceiling.tool
     );
     for point in points {
         let _ = writeln!(

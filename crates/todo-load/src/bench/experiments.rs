@@ -78,41 +78,9 @@ pub(super) async fn run_indexes(
 ) -> Result<(), BenchError> {
     let (_, url) = cluster.fresh_database().await?;
     let admin = connect(&url).await?;
-    // Drop the indexes for the load, build them again after: much faster
-    // than maintaining them row by row.
-    let definitions: Vec<(String, String)> = admin
-        .query(
-            "select indexname, indexdef from pg_indexes
-             where tablename = 'todos' and indexname <> 'todos_pkey'",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    drop_indexes(&admin, &definitions).await?;
     eprintln!("  seeding {} rows…", options.index_rows);
+    let definitions = fill_table(&admin, options.index_rows).await?;
     let rows = i64::try_from(options.index_rows).unwrap_or(i64::MAX);
-    admin
-        .execute(
-            "insert into todos (title, title_search, description, priority, due_date,
-                                completed, created_at, updated_at)
-             select t, lower(t), null, 1 + g % 5,
-                    case when g % 4 = 0 then null
-                         else timestamptz '2025-01-01' + (g % 730) * interval '1 day' end,
-                    g % 10 <> 0,
-                    timestamptz '2020-01-01' + g * interval '1 second',
-                    timestamptz '2020-01-01' + g * interval '1 second'
-             from generate_series(1, $1::bigint) g,
-                  lateral (select case when g % 1000 = 0 then 'Urgent todo ' else 'Todo ' end
-                                  || g as t) title",
-            &[&rows],
-        )
-        .await?;
-    for (_, definition) in &definitions {
-        admin.batch_execute(definition).await?;
-    }
-    admin.batch_execute("vacuum analyze todos").await?;
     let log = options.out.join("service-indexes.log");
     let service = Service::start(&[("DATABASE_URL", url.clone())], &log).await?;
     let ids = IdRange { min: 1, max: rows };
@@ -140,6 +108,51 @@ pub(super) async fn run_indexes(
         }
     }
     service.stop().await
+}
+
+/// Inserts `rows` generated todos straight into PostgreSQL (10% open,
+/// priorities 1–5, 25% without a due date, 0.1% titled "Urgent …"), with
+/// the migration's indexes built afterwards and `vacuum analyze`; returns
+/// the secondary indexes' names and definitions.
+pub(super) async fn fill_table(
+    admin: &tokio_postgres::Client,
+    rows: u64,
+) -> Result<Vec<(String, String)>, BenchError> {
+    // Drop the indexes for the load, build them again after: much faster
+    // than maintaining them row by row.
+    let definitions: Vec<(String, String)> = admin
+        .query(
+            "select indexname, indexdef from pg_indexes
+             where tablename = 'todos' and indexname <> 'todos_pkey'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    drop_indexes(admin, &definitions).await?;
+    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+    admin
+        .execute(
+            "insert into todos (title, title_search, description, priority, due_date,
+                                completed, created_at, updated_at)
+             select t, lower(t), null, 1 + g % 5,
+                    case when g % 4 = 0 then null
+                         else timestamptz '2025-01-01' + (g % 730) * interval '1 day' end,
+                    g % 10 <> 0,
+                    timestamptz '2020-01-01' + g * interval '1 second',
+                    timestamptz '2020-01-01' + g * interval '1 second'
+             from generate_series(1, $1::bigint) g,
+                  lateral (select case when g % 1000 = 0 then 'Urgent todo ' else 'Todo ' end
+                                  || g as t) title",
+            &[&rows],
+        )
+        .await?;
+    for (_, definition) in &definitions {
+        admin.batch_execute(definition).await?;
+    }
+    admin.batch_execute("vacuum analyze todos").await?;
+    Ok(definitions)
 }
 
 async fn drop_indexes(

@@ -3,12 +3,15 @@
 
 use std::path::Path;
 
+use super::distant::{run_concurrency, run_distant};
 use super::experiments::{run_bulk, run_indexes, run_pool, run_sustained};
+use super::goals::{run_bulk_rows, run_creates, run_reads, run_updates};
+use super::lists::run_lists;
 use super::pgbench::run_pgbench;
 use super::postgres::{ActivitySampler, Cluster, connect, issued_statements, reset_statements};
 use super::service::Service;
 use super::sqlite_loop::run_sqlite_loop;
-use super::{BenchError, BenchOptions, Part, ScenarioPart, WorkloadPoint, save};
+use super::{BenchError, BenchOptions, Durability, Part, ScenarioPart, WorkloadPoint, save};
 use crate::client::Connection;
 use crate::scenarios;
 use crate::sustained::{RunConfig, run_load};
@@ -39,6 +42,13 @@ pub(super) async fn run_part(
         Part::Indexes => run_indexes(need()?, options).await,
         Part::Bulk => run_bulk(need()?, options).await,
         Part::Sustained => run_sustained(need()?, options).await,
+        Part::Reads => run_reads(need()?, options).await,
+        Part::Lists1m => run_lists(need()?, options).await,
+        Part::Updates => run_updates(need()?, options).await,
+        Part::Creates => run_creates(need()?, options).await,
+        Part::Distant => run_distant(need()?, options).await,
+        Part::Concurrency => run_concurrency(need()?, options).await,
+        Part::BulkRows => run_bulk_rows(need()?, options).await,
     }
 }
 
@@ -94,20 +104,73 @@ pub(super) fn closed_loop(
 }
 
 async fn workloads_postgres(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+    let grid = Grid {
+        workloads: &options.workloads,
+        connections: &options.connections,
+        file: Part::WorkloadsPostgres.file_name(),
+    };
+    compare_postgres(cluster, options, &grid).await.map(drop)
+}
+
+async fn workloads_sqlite(options: &BenchOptions) -> Result<(), BenchError> {
+    let grid = Grid {
+        workloads: &options.workloads,
+        connections: &options.connections,
+        file: Part::WorkloadsSqlite.file_name(),
+    };
+    compare_sqlite(options, &grid).await.map(drop)
+}
+
+/// Which workloads at which connection counts, saved to which part's file.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Grid<'a> {
+    pub workloads: &'a [Workload],
+    pub connections: &'a [u64],
+    /// The result file.
+    pub file: &'a str,
+}
+
+/// Each workload of `grid` through the API on a fresh seeded PostgreSQL
+/// database, then pgbench with the statements the service issued, side by
+/// side; creates also get their durability checked.
+pub(super) async fn compare_postgres(
+    cluster: &Cluster,
+    options: &BenchOptions,
+    grid: &Grid<'_>,
+) -> Result<Vec<WorkloadPoint>, BenchError> {
     let (name, url) = cluster.fresh_database().await?;
-    let log = options.out.join("service-workloads-postgres.log");
+    let log = options.out.join(format!(
+        "service-{}.log",
+        grid.file.trim_end_matches(".json")
+    ));
     let service = Service::start(&[("DATABASE_URL", url.clone())], &log).await?;
     let ids = seed(&service).await?;
     let admin = connect(&url).await?;
+    // Settings changed when the service's sessions started, before any reset.
+    let mut commit_changed = changes_commit_settings(&issued_statements(&admin, &name).await?);
     let mut points = Vec::new();
-    for workload in &options.workloads {
-        for connections in &options.connections {
+    for workload in grid.workloads {
+        for connections in grid.connections {
             reset_statements(&admin).await?;
             let config = closed_loop(&service, *workload, *connections, ids, options);
+            let rows_before = count_rows(&admin).await?;
             let sampler = ActivitySampler::start(&url, &name).await?;
             let api = run_load(&service.target, &config).await;
             let texts = sampler.finish().await;
+            let rows_added = count_rows(&admin).await? - rows_before;
             let issued = issued_statements(&admin, &name).await?;
+            commit_changed |= changes_commit_settings(&issued) || changes_commit_settings(&texts);
+            let durability = if *workload == Workload::Create {
+                Some(Durability {
+                    acked: api.successes,
+                    rows_added,
+                    synchronous_commit: show(&admin, "synchronous_commit").await?,
+                    fsync: show(&admin, "fsync").await?,
+                    commit_settings_changed: commit_changed,
+                })
+            } else {
+                None
+            };
             let ceiling = run_pgbench(
                 *workload,
                 &texts,
@@ -123,30 +186,34 @@ async fn workloads_postgres(cluster: &Cluster, options: &BenchOptions) -> Result
                 "  {workload} × {connections}: API {:.0}/s, pgbench {:.0}/s",
                 api.throughput, ceiling.throughput
             );
-            points.push(point(
-                "postgres",
-                *workload,
-                *connections,
-                api,
-                ceiling,
-                issued,
-            ));
-            save(&options.out, Part::WorkloadsPostgres.file_name(), &points)?;
+            let mut point = point("postgres", *workload, *connections, api, ceiling, issued);
+            point.durability = durability;
+            points.push(point);
+            save(&options.out, grid.file, &points)?;
         }
     }
-    service.stop().await
+    service.stop().await?;
+    Ok(points)
 }
 
-async fn workloads_sqlite(options: &BenchOptions) -> Result<(), BenchError> {
+/// Each workload of `grid` through the API on a fresh SQLite file, then the
+/// bare rusqlite loop on the same file.
+pub(super) async fn compare_sqlite(
+    options: &BenchOptions,
+    grid: &Grid<'_>,
+) -> Result<Vec<WorkloadPoint>, BenchError> {
     let dir = tempfile::tempdir().map_err(BenchError::Io)?;
     let path = dir.path().join("todo.db");
-    let log = options.out.join("service-workloads-sqlite.log");
+    let log = options.out.join(format!(
+        "service-{}-sqlite.log",
+        grid.file.trim_end_matches(".json")
+    ));
     let url = format!("sqlite://{}", path.display());
     let service = Service::start(&[("DATABASE_URL", url)], &log).await?;
     let ids = seed(&service).await?;
     let mut points = Vec::new();
-    for workload in &options.workloads {
-        for connections in &options.connections {
+    for workload in grid.workloads {
+        for connections in grid.connections {
             let config = closed_loop(&service, *workload, *connections, ids, options);
             let api = run_load(&service.target, &config).await;
             let ceiling = run_sqlite_loop(
@@ -158,7 +225,7 @@ async fn workloads_sqlite(options: &BenchOptions) -> Result<(), BenchError> {
             )
             .await?;
             eprintln!(
-                "  {workload} × {connections}: API {:.0}/s, rusqlite {:.0}/s",
+                "  sqlite {workload} × {connections}: API {:.0}/s, rusqlite {:.0}/s",
                 api.throughput, ceiling.throughput
             );
             points.push(point(
@@ -169,10 +236,33 @@ async fn workloads_sqlite(options: &BenchOptions) -> Result<(), BenchError> {
                 ceiling,
                 Vec::new(),
             ));
-            save(&options.out, Part::WorkloadsSqlite.file_name(), &points)?;
+            save(&options.out, grid.file, &points)?;
         }
     }
-    service.stop().await
+    service.stop().await?;
+    Ok(points)
+}
+
+async fn count_rows(admin: &tokio_postgres::Client) -> Result<i64, BenchError> {
+    Ok(admin
+        .query_one("select count(*) from todos", &[])
+        .await?
+        .get(0))
+}
+
+async fn show(admin: &tokio_postgres::Client, setting: &str) -> Result<String, BenchError> {
+    Ok(admin
+        .query_one("select current_setting($1)", &[&setting])
+        .await?
+        .get(0))
+}
+
+/// Whether any statement touched the settings that make a commit durable.
+fn changes_commit_settings(issued: &[super::Issued]) -> bool {
+    issued.iter().any(|statement| {
+        let text = statement.query.to_lowercase();
+        text.contains("synchronous_commit") || text.contains("fsync")
+    })
 }
 
 fn point(
@@ -196,5 +286,6 @@ fn point(
         ceiling,
         ratio,
         issued,
+        durability: None,
     }
 }

@@ -38,9 +38,18 @@ enum Value {
     Random(&'static str, i64, i64),
 }
 
-/// Finds the statement the service issued for `op` among `issued`.
+/// The store's single-row insert (`todo-store-postgres/src/sql.rs`,
+/// `INSERT`), the per-statement ceiling of creates: pgbench runs it when the
+/// service issued no single-row insert of its own (it batches concurrent
+/// creates into one statement).
+pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, description, \
+     priority, due_date, completed) values ($1, $2, $3, $4, $5, $6) returning id, title, \
+     description, priority, due_date, completed, created_at, updated_at, version";
+
+/// Finds the statement the service issued for `op` among `issued`; for
+/// creates, the single-row insert whatever the service issued.
 pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
-    issued
+    let found = issued
         .iter()
         .find(|statement| {
             let text = statement
@@ -58,7 +67,11 @@ pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
                 Op::Update => text.starts_with("update todos"),
             }
         })
-        .map(|statement| statement.query.clone())
+        .map(|statement| statement.query.clone());
+    match op {
+        Op::Create => found.or_else(|| Some(SINGLE_ROW_INSERT.to_owned())),
+        _ => found,
+    }
 }
 
 /// The values the load tool sends for `op`, placeholder by placeholder.
@@ -95,18 +108,66 @@ fn values(op: Op) -> Vec<Value> {
 
 /// The listing's values, from the shared SQL builder the service uses.
 fn list_values() -> Vec<Value> {
-    let query = LIST_PATH.split_once('?').map_or("", |(_, q)| q);
+    list_statement_for(LIST_PATH).map_or_else(Vec::new, |statement| values_of(statement.params))
+}
+
+/// The statement the shared SQL builder makes for the listing `path`
+/// (`/api/todo?...`, cursor included), with its values.
+pub fn list_statement_for(path: &str) -> Option<todo_store_sql::Statement> {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
         .collect();
-    let Ok(query) = ListQuery::from_params(&pairs) else {
-        return Vec::new();
-    };
-    const NAMES: [&str; 8] = ["l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8"];
-    list_statement(&query, Dialect::Postgres)
-        .params
+    let query = ListQuery::from_params(&pairs).ok()?;
+    Some(list_statement(&query, Dialect::Postgres))
+}
+
+/// Undoes the percent-encoding of a query-string value (`+` is a space).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        index += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A pgbench script running `statement` (as the service issued it) with
+/// the values the shared builder binds for the listing `path`: one
+/// `-D` variable per placeholder, added to `defines`.
+pub fn listing_script(path: &str, statement: &str, defines: &mut Vec<String>) -> Option<String> {
+    let values = values_of(list_statement_for(path)?.params);
+    Some(script_with(
+        &values,
+        statement,
+        IdRange { min: 1, max: 1 },
+        defines,
+    ))
+}
+
+fn values_of(params: Vec<SqlParam>) -> Vec<Value> {
+    const NAMES: [&str; 12] = [
+        "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9", "l10", "l11", "l12",
+    ];
+    params
         .into_iter()
         .zip(NAMES)
         .map(|(param, name)| match param {
@@ -122,10 +183,18 @@ fn list_values() -> Vec<Value> {
 /// A pgbench script for `op`: `\set` lines, then the statement with each
 /// `$n` replaced by its variable (or a typed `null`).
 fn script(op: Op, statement: &str, ids: IdRange, defines: &mut Vec<String>) -> String {
-    let values = values(op);
+    script_with(&values(op), statement, ids, defines)
+}
+
+fn script_with(
+    values: &[Value],
+    statement: &str,
+    ids: IdRange,
+    defines: &mut Vec<String>,
+) -> String {
     let mut head = String::new();
     let mut names = Vec::new();
-    for value in &values {
+    for value in values {
         names.push(match value {
             Value::Null => "null".to_owned(),
             Value::Fixed(name, text) => {
@@ -184,6 +253,28 @@ pub async fn run_pgbench(
     duration: Duration,
     dir: &Path,
 ) -> Result<Ceiling, BenchError> {
+    let (scripts, defines) = op_scripts(workload, issued, ids)?;
+    let run = PgbenchRun {
+        port,
+        database,
+        clients,
+        threads: 2,
+        duration,
+        dir,
+    };
+    run_scripts(&run, &scripts, &defines).await
+}
+
+/// A pgbench script's text and its weight (`-f FILE@WEIGHT`).
+pub type Script = (String, u32);
+
+/// The scripts and `-D` variables of `workload`, from the
+/// statements the service issued.
+pub fn op_scripts(
+    workload: Workload,
+    issued: &[Issued],
+    ids: IdRange,
+) -> Result<(Vec<Script>, Vec<String>), BenchError> {
     let ops: Vec<(Op, u32)> = match workload {
         Workload::Mixed => MIX.to_vec(),
         Workload::Create => vec![(Op::Create, 1)],
@@ -191,27 +282,7 @@ pub async fn run_pgbench(
         Workload::List => vec![(Op::List, 1)],
         Workload::Update => vec![(Op::Update, 1)],
     };
-    let work = tempfile::tempdir_in(dir).map_err(BenchError::Io)?;
     let mut defines = Vec::new();
-    let mut args: Vec<String> = vec![
-        "-h".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        port.to_string(),
-        "-U".into(),
-        "postgres".into(),
-        "-n".into(),
-        "-M".into(),
-        "prepared".into(),
-        "-c".into(),
-        clients.to_string(),
-        "-j".into(),
-        "2".into(),
-        "-T".into(),
-        duration.as_secs().max(1).to_string(),
-        "-l".into(),
-        format!("--log-prefix={}", work.path().join("log").display()),
-    ];
     let mut scripts = Vec::new();
     for (op, weight) in &ops {
         let statement = statement_for(*op, issued).ok_or_else(|| {
@@ -219,18 +290,62 @@ pub async fn run_pgbench(
                 "the service issued no statement for {op:?} during the {workload} run"
             ))
         })?;
-        let text = script(*op, &statement, ids, &mut defines);
-        let path = work.path().join(format!("{op:?}.sql"));
-        std::fs::write(&path, &text).map_err(BenchError::Io)?;
+        scripts.push((script(*op, &statement, ids, &mut defines), *weight));
+    }
+    Ok((scripts, defines))
+}
+
+/// Where and how long pgbench runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PgbenchRun<'a> {
+    pub port: u16,
+    pub database: &'a str,
+    pub clients: u64,
+    /// pgbench's `-j`.
+    pub threads: u32,
+    pub duration: Duration,
+    /// Scripts and logs go to a temporary directory under this.
+    pub dir: &'a Path,
+}
+
+/// Runs pgbench with `scripts` (text, weight) and `-D` `defines`, prepared
+/// statements.
+pub async fn run_scripts(
+    run: &PgbenchRun<'_>,
+    scripts: &[Script],
+    defines: &[String],
+) -> Result<Ceiling, BenchError> {
+    let work = tempfile::tempdir_in(run.dir).map_err(BenchError::Io)?;
+    let mut args: Vec<String> = vec![
+        "-h".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        run.port.to_string(),
+        "-U".into(),
+        "postgres".into(),
+        "-n".into(),
+        "-M".into(),
+        "prepared".into(),
+        "-c".into(),
+        run.clients.to_string(),
+        "-j".into(),
+        run.threads.to_string(),
+        "-T".into(),
+        run.duration.as_secs().max(1).to_string(),
+        "-l".into(),
+        format!("--log-prefix={}", work.path().join("log").display()),
+    ];
+    for (index, (text, weight)) in scripts.iter().enumerate() {
+        let path = work.path().join(format!("script{index}.sql"));
+        std::fs::write(&path, text).map_err(BenchError::Io)?;
         args.push("-f".into());
         args.push(format!("{}@{weight}", path.display()));
-        scripts.push(text);
     }
-    for define in &defines {
+    for define in defines {
         args.push("-D".into());
         args.push(define.clone());
     }
-    args.push(database.to_owned());
+    args.push(run.database.to_owned());
     let output = Command::new(pgbench_binary())
         .args(&args)
         .current_dir(work.path())
@@ -253,11 +368,11 @@ pub async fn run_pgbench(
         .unwrap_or(0.0);
     Ok(Ceiling {
         tool: "pgbench".to_owned(),
-        clients,
+        clients: run.clients,
         throughput,
         latency: read_logs(work.path())?,
         command: format!("pgbench {}", args.join(" ")),
-        scripts,
+        scripts: scripts.iter().map(|(text, _)| text.clone()).collect(),
     })
 }
 
@@ -323,6 +438,18 @@ mod tests {
         );
         assert!(text.contains(":no_versions::bigint[]"), "{text}");
         assert!(defines.contains(&"no_versions={}".to_owned()));
+    }
+
+    #[test]
+    fn a_listing_url_gives_its_own_values_decoded() {
+        let mut defines = Vec::new();
+        let url = "/api/todo?q=caf%C3%A9+50%25&limit=100";
+        let statement = list_statement_for(url).unwrap().sql;
+        let text = listing_script(url, &statement, &mut defines).unwrap();
+        assert!(text.contains("like :l1"), "{text}");
+        assert_eq!(defines[0], r"l1=%café 50\%%");
+        // The limit is the page size plus one, then the offset.
+        assert!(defines.contains(&"l2=101".to_owned()), "{defines:?}");
     }
 
     #[test]

@@ -1,0 +1,205 @@
+//! The parts that measure the performance targets of reads, updates,
+//! creates and bulk creates, each beside the database's own figure for the
+//! same work measured right after it.
+
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::parts::{Grid, compare_postgres, compare_sqlite};
+use super::pgbench::{Ceiling, PgbenchRun, run_scripts};
+use super::postgres::Cluster;
+use super::service::Service;
+use super::{BenchError, BenchOptions, Part, save};
+use crate::client::Connection;
+use crate::stats::{Latencies, LatencySummary};
+use crate::workload::Workload;
+
+/// Connection counts of the read, update and create targets.
+pub const TARGET_CONNECTIONS: [u64; 2] = [64, 256];
+
+/// Where the SQLite half of the `creates` part goes.
+pub const CREATES_SQLITE_FILE: &str = "creates-sqlite.json";
+
+/// `reads`: `GET /api/todo/{id}` at 64 and 256 connections, beside pgbench
+/// running the service's primary-key select.
+pub(super) async fn run_reads(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+    let grid = Grid {
+        workloads: &[Workload::Read],
+        connections: &TARGET_CONNECTIONS,
+        file: Part::Reads.file_name(),
+    };
+    compare_postgres(cluster, options, &grid).await.map(drop)
+}
+
+/// `updates`: `PATCH /api/todo/{id}` at 64 and 256 connections, beside
+/// pgbench running the service's single-row update.
+pub(super) async fn run_updates(
+    cluster: &Cluster,
+    options: &BenchOptions,
+) -> Result<(), BenchError> {
+    let grid = Grid {
+        workloads: &[Workload::Update],
+        connections: &TARGET_CONNECTIONS,
+        file: Part::Updates.file_name(),
+    };
+    compare_postgres(cluster, options, &grid).await.map(drop)
+}
+
+/// `creates`: single-todo `POST /api/todo` at 64 and 256 connections,
+/// beside pgbench's single-row INSERT transactions (with each 2xx checked
+/// to be a durable commit), then the same on SQLite beside the bare
+/// one-transaction-per-row rusqlite loop.
+pub(super) async fn run_creates(
+    cluster: &Cluster,
+    options: &BenchOptions,
+) -> Result<(), BenchError> {
+    let grid = Grid {
+        workloads: &[Workload::Create],
+        connections: &TARGET_CONNECTIONS,
+        file: Part::Creates.file_name(),
+    };
+    compare_postgres(cluster, options, &grid).await?;
+    let grid = Grid {
+        file: CREATES_SQLITE_FILE,
+        ..grid
+    };
+    compare_sqlite(options, &grid).await.map(drop)
+}
+
+/// Items in each request of the bulk target.
+pub const BULK_ITEMS: usize = 1000;
+
+/// Concurrent bulk clients tried.
+pub const BULK_CLIENTS: [u64; 3] = [2, 4, 8];
+
+/// One concurrency of the bulk target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkRowsPoint {
+    pub clients: u64,
+    pub items_per_request: usize,
+    pub requests: u64,
+    pub failed_requests: u64,
+    /// Rows created by answered (201) requests.
+    pub rows: u64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    pub latency: LatencySummary,
+    /// pgbench inserting the same number of rows per statement (one
+    /// `insert … select … from generate_series`), same clients.
+    pub reference: Ceiling,
+}
+
+/// The reference statement of the bulk target: as many rows per statement
+/// as a bulk request holds, every column the service writes, every column
+/// returned.
+fn bulk_reference_script() -> String {
+    format!(
+        "insert into todos (title, title_search, description, priority, due_date, completed) \
+         select 'bulk todo ' || g, 'bulk todo ' || g, null, 1 + g % 5, null, false \
+         from generate_series(1, {BULK_ITEMS}) g returning {};\n",
+        todo_store_sql::TODO_COLUMNS
+    )
+}
+
+/// `bulk-rows`: `POST /api/todo/bulk` with 1,000 items a request from 2, 4
+/// and 8 concurrent clients, rows/s, each beside pgbench's 1,000-row insert.
+pub(super) async fn run_bulk_rows(
+    cluster: &Cluster,
+    options: &BenchOptions,
+) -> Result<(), BenchError> {
+    let (name, url) = cluster.fresh_database().await?;
+    let log = options.out.join("service-bulk-rows.log");
+    let service = Service::start(&[("DATABASE_URL", url)], &log).await?;
+    let mut points = Vec::new();
+    for clients in BULK_CLIENTS {
+        let (requests, failed, latencies, seconds) =
+            bulk_load(&service, clients, options.duration).await;
+        let rows = (requests - failed) * BULK_ITEMS as u64;
+        let run = PgbenchRun {
+            port: cluster.port(),
+            database: &name,
+            clients,
+            threads: 2,
+            duration: options.duration,
+            dir: &options.out,
+        };
+        let mut reference = run_scripts(&run, &[(bulk_reference_script(), 1)], &[]).await?;
+        // pgbench counts statements; the reference is in rows.
+        reference.throughput *= BULK_ITEMS as f64;
+        let point = BulkRowsPoint {
+            clients,
+            items_per_request: BULK_ITEMS,
+            requests,
+            failed_requests: failed,
+            rows,
+            seconds,
+            rows_per_second: rows as f64 / seconds,
+            latency: latencies.summary(),
+            reference,
+        };
+        eprintln!(
+            "  bulk × {clients}: API {:.0} rows/s, pgbench {:.0} rows/s",
+            point.rows_per_second, point.reference.throughput
+        );
+        points.push(point);
+        save(&options.out, Part::BulkRows.file_name(), &points)?;
+    }
+    service.stop().await
+}
+
+/// `clients` connections each sending 1,000-item bulk creates back to back
+/// for `duration`: requests, failed requests, latencies, seconds.
+async fn bulk_load(
+    service: &Service,
+    clients: u64,
+    duration: Duration,
+) -> (u64, u64, Latencies, f64) {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let target = service.target.clone();
+        tasks.push(tokio::spawn(async move {
+            let todos: Vec<Value> = (0..BULK_ITEMS)
+                .map(|n| json!({ "title": format!("bulk {client} {n}"), "priority": 1 + n % 5 }))
+                .collect();
+            let body = Value::Array(todos);
+            let mut latencies = Latencies::default();
+            let (mut requests, mut failed) = (0u64, 0u64);
+            let Ok(mut connection) = Connection::open(&target).await else {
+                return (1, 1, latencies);
+            };
+            while Instant::now() < deadline {
+                let begun = Instant::now();
+                let response = connection.post("/api/todo/bulk", &body).await;
+                requests += 1;
+                match response {
+                    Ok(response) if response.status == StatusCode::CREATED => {
+                        latencies.record(begun.elapsed());
+                    }
+                    Ok(_) => failed += 1,
+                    Err(_) => {
+                        failed += 1;
+                        match Connection::open(&target).await {
+                            Ok(fresh) => connection = fresh,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            (requests, failed, latencies)
+        }));
+    }
+    let (mut requests, mut failed, mut latencies) = (0, 0, Latencies::default());
+    for task in tasks {
+        if let Ok((r, f, l)) = task.await {
+            requests += r;
+            failed += f;
+            latencies.merge(&l);
+        }
+    }
+    (requests, failed, latencies, started.elapsed().as_secs_f64())
+}

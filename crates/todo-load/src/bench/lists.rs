@@ -1,0 +1,264 @@
+//! `lists-1m`: every filter and sort of API.md on a 1,000,000-row table,
+//! the first page and a page deep in the walk (reached by following
+//! `Link: rel="next"`), each through the API and then with pgbench running
+//! the statement the service issued for that very URL, with the values the
+//! shared SQL builder binds for it (cursor position included).
+
+use serde::{Deserialize, Serialize};
+
+use super::experiments::fill_table;
+use super::parts::closed_loop;
+use super::pgbench::{Ceiling, PgbenchRun, list_statement_for, listing_script, run_scripts};
+use super::postgres::{ActivitySampler, Cluster, Issued, connect};
+use super::service::Service;
+use super::{BenchError, BenchOptions, Part, save};
+use crate::client::Connection;
+use crate::sustained::{RunReport, run_load};
+use crate::workload::{IdRange, Workload};
+
+/// Connections of every listing, API and pgbench alike.
+pub const LIST_CONNECTIONS: u64 = 64;
+
+/// Page size of the walk, and pages followed to reach the deep page.
+const PAGE_SIZE: u32 = 100;
+const DEEP_PAGES: u32 = 50;
+
+/// Each filter of API.md (with the default sort), then each sort alone.
+/// The values suit the generated table: 10% open, priorities 1–5, due
+/// dates over 2025–2026 (a quarter without), 0.1% "Urgent" titles.
+pub const LIST_QUERIES: [&str; 14] = [
+    "/api/todo?completed=false",
+    "/api/todo?priority=5",
+    "/api/todo?min_priority=4",
+    "/api/todo?due_before=2025-03-01",
+    "/api/todo?due_after=2026-10-01",
+    "/api/todo?q=urgent",
+    "/api/todo?sort=created_at",
+    "/api/todo?sort=-created_at",
+    "/api/todo?sort=priority",
+    "/api/todo?sort=-priority",
+    "/api/todo?sort=due_date",
+    "/api/todo?sort=-due_date",
+    "/api/todo?sort=id",
+    "/api/todo?sort=-id",
+];
+
+/// One listing page, through the API and with pgbench.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListPoint {
+    pub rows: u64,
+    /// The listing, without limit or cursor.
+    pub query: String,
+    /// Pages followed by `rel="next"` to reach this one: 0 for the first.
+    pub pages_in: u32,
+    /// The URL both measured.
+    pub url: String,
+    pub api: RunReport,
+    pub ceiling: Ceiling,
+    pub ratio: f64,
+    /// Whether the service's statement was the shared builder's text.
+    pub statement_is_builders: bool,
+}
+
+impl ListPoint {
+    pub fn is_first(&self) -> bool {
+        self.pages_in == 0
+    }
+}
+
+pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+    let (name, url) = cluster.fresh_database().await?;
+    let admin = connect(&url).await?;
+    eprintln!("  seeding {} rows…", options.index_rows);
+    fill_table(&admin, options.index_rows).await?;
+    let log = options.out.join("service-lists-1m.log");
+    let service = Service::start(&[("DATABASE_URL", url.clone())], &log).await?;
+    let ids = IdRange {
+        min: 1,
+        max: i64::try_from(options.index_rows).unwrap_or(i64::MAX),
+    };
+    let mut points = Vec::new();
+    for query in LIST_QUERIES {
+        let first = format!("{query}&limit={PAGE_SIZE}");
+        // A connection of its own: the service closes idle keep-alive
+        // connections, and the runs between walks are long.
+        let mut walker = Connection::open(&service.target)
+            .await
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+        let (deep, pages_in) = walk(&mut walker, &first, DEEP_PAGES).await?;
+        drop(walker);
+        let mut pages_to_measure = vec![(first, 0)];
+        // A listing of one page has no deep page.
+        if pages_in > 0 {
+            pages_to_measure.push((deep, pages_in));
+        }
+        for (page_url, pages) in pages_to_measure {
+            let mut config = closed_loop(&service, Workload::List, LIST_CONNECTIONS, ids, options);
+            config.list_path = page_url.clone();
+            let sampler = ActivitySampler::start(&url, &name).await?;
+            let api = run_load(&service.target, &config).await;
+            let texts = sampler.finish().await;
+            let (statement, is_builders) = listing_issued(&page_url, &texts).ok_or_else(|| {
+                BenchError::Setup(format!("no listing statement seen for {page_url}"))
+            })?;
+            let mut defines = Vec::new();
+            let script = listing_script(&page_url, &statement, &mut defines)
+                .ok_or_else(|| BenchError::Setup(format!("cannot read {page_url}")))?;
+            let run = PgbenchRun {
+                port: cluster.port(),
+                database: &name,
+                clients: LIST_CONNECTIONS,
+                threads: 2,
+                duration: options.duration,
+                dir: &options.out,
+            };
+            let ceiling = run_scripts(&run, &[(script, 1)], &defines).await?;
+            let ratio = if ceiling.throughput > 0.0 {
+                api.throughput / ceiling.throughput
+            } else {
+                0.0
+            };
+            eprintln!(
+                "  {query} page {}: API {:.0}/s, pgbench {:.0}/s",
+                pages + 1,
+                api.throughput,
+                ceiling.throughput
+            );
+            points.push(ListPoint {
+                rows: options.index_rows,
+                query: query.to_owned(),
+                pages_in: pages,
+                url: page_url,
+                api,
+                ceiling,
+                ratio,
+                statement_is_builders: is_builders,
+            });
+            save(&options.out, Part::Lists1m.file_name(), &points)?;
+        }
+    }
+    service.stop().await
+}
+
+/// Follows `rel="next"` from `first` up to `pages` times; the URL reached
+/// and the pages followed (fewer when the listing ends sooner).
+async fn walk(
+    connection: &mut Connection,
+    first: &str,
+    pages: u32,
+) -> Result<(String, u32), BenchError> {
+    let mut url = first.to_owned();
+    for followed in 0..pages {
+        let response = connection
+            .get(&url)
+            .await
+            .map_err(|e| BenchError::Setup(format!("walking {first}: {e}")))?;
+        if response.status != http::StatusCode::OK {
+            return Err(BenchError::Setup(format!(
+                "walking {first}: {} at {url}",
+                response.status
+            )));
+        }
+        match response.header("link").and_then(next_link) {
+            Some(next) => url = next,
+            None => return Ok((url, followed)),
+        }
+    }
+    Ok((url, pages))
+}
+
+/// The target of `rel="next"` in a `Link` header, as a path and query.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|link| {
+        let (target, params) = link.trim().split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|param| param.trim().replace(' ', "") == "rel=\"next\"");
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let path = match target.find("://") {
+            Some(scheme) => {
+                let rest = &target[scheme + 3..];
+                &rest[rest.find('/')?..]
+            }
+            None => target,
+        };
+        is_next.then(|| path.to_owned())
+    })
+}
+
+/// The listing statement among the texts sampled while `url` ran, and
+/// whether it is the shared builder's text for it.
+fn listing_issued(url: &str, texts: &[Issued]) -> Option<(String, bool)> {
+    let built = list_statement_for(url)?;
+    let normal = |text: &str| {
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let candidates: Vec<&Issued> = texts
+        .iter()
+        .filter(|issued| {
+            let text = normal(&issued.query);
+            text.starts_with("select") && text.contains("from todos") && text.contains(" limit ")
+        })
+        .collect();
+    if let Some(same) = candidates
+        .iter()
+        .find(|issued| normal(&issued.query) == normal(&built.sql))
+    {
+        return Some((same.query.clone(), true));
+    }
+    candidates
+        .iter()
+        .find(|issued| placeholders(&issued.query) == built.params.len())
+        .map(|issued| (issued.query.clone(), false))
+}
+
+/// The highest `$n` in `text`.
+fn placeholders(text: &str) -> usize {
+    text.split('$')
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_link_is_read_relative_or_absolute() {
+        assert_eq!(
+            next_link(r#"</api/todo?limit=100&cursor=abc>; rel="next""#).as_deref(),
+            Some("/api/todo?limit=100&cursor=abc")
+        );
+        assert_eq!(
+            next_link(r#"<http://127.0.0.1:8000/api/todo?cursor=x>; rel="next""#).as_deref(),
+            Some("/api/todo?cursor=x")
+        );
+        assert_eq!(next_link(r#"</api/todo?cursor=x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn the_builders_own_text_is_preferred_and_recognised() {
+        let url = "/api/todo?completed=false&limit=100";
+        let built = list_statement_for(url).unwrap();
+        let texts = vec![
+            Issued {
+                query: "select 1".to_owned(),
+                calls: 0,
+            },
+            Issued {
+                query: built.sql.clone(),
+                calls: 0,
+            },
+        ];
+        assert_eq!(listing_issued(url, &texts), Some((built.sql, true)));
+        assert_eq!(placeholders("a = $1 and b < $12 limit $3"), 12);
+    }
+}

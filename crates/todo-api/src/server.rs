@@ -11,8 +11,8 @@ use axum::Router;
 use axum::body::Body;
 use hyper::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
@@ -67,9 +67,8 @@ pub async fn serve(
                         .map_request(|request: Request<Incoming>| request.map(Body::new));
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        let builder = connection_builder(limits);
-                        let connection = builder
-                            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+                        let connection = connection_builder(limits)
+                            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
                         if let Err(error) = watcher.watch(connection).await {
                             tracing::debug!(%error, "connection ended with an error");
                         }
@@ -96,16 +95,15 @@ pub async fn serve(
     }
 }
 
-fn connection_builder(limits: ServerLimits) -> Builder<TokioExecutor> {
-    let mut builder = Builder::new(TokioExecutor::new());
+/// HTTP/1.1 only: the contract's clients speak it, and a connection that
+/// need not be sniffed for HTTP/2 costs less memory, which matters with
+/// thousands of idle keep-alive connections. The header read timeout also
+/// closes a keep-alive connection left idle that long.
+fn connection_builder(limits: ServerLimits) -> Builder {
+    let mut builder = Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(limits.max_header_bytes as u32);
     builder
 }

@@ -58,6 +58,10 @@ impl Client {
     pub(super) fn new(addr: SocketAddr) -> Client {
         let http = reqwest::Client::builder()
             .timeout(CLIENT_TIMEOUT)
+            // A new connection per request: the service closes keep-alive
+            // connections idle past its header read timeout, which some
+            // tests set low, and a reused closed one would fail the request.
+            .pool_max_idle_per_host(0)
             .no_proxy()
             .build()
             .expect("an HTTP client");

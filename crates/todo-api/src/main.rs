@@ -13,7 +13,8 @@ use todo_api::{AppState, maintenance, router, storage, telemetry};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = cli.config;
-    telemetry::init(config.log_format);
+    // Held to the end of `main`, so every log line is written before exit.
+    let _log_writer = telemetry::init(config.log_format);
     raise_open_file_limit();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "todo-api starting");
     config.log_effective();

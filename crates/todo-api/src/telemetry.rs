@@ -2,8 +2,9 @@
 //! lines or JSON lines (`LOG_FORMAT`). The per-request line is written by
 //! the HTTP layer (`http/logging.rs`).
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -12,14 +13,22 @@ use crate::config::LogFormat;
 const DEFAULT_FILTER: &str = "info";
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
-pub fn init(format: LogFormat) {
+/// Lines are written by a thread of their own, several per system call
+/// when they come fast, so a request never waits on standard error; the
+/// returned guard writes what is left when it is dropped, at exit.
+pub fn init(format: LogFormat) -> WorkerGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    // Not lossy: under a flood of lines, requests wait rather than lines
+    // being dropped.
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Colours only for a person at a terminal, never in a log file.
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         // The event's fields at the top level and the request span's
@@ -32,4 +41,5 @@ pub fn init(format: LogFormat) {
             .with_span_list(false)
             .init(),
     }
+    guard
 }

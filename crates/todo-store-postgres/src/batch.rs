@@ -92,18 +92,12 @@ impl PgStore {
     /// that gave up (timed out, disconnected) are not written at all.
     fn take_batch(&self) -> Vec<Pending> {
         let mut queue = self.batcher().queue();
-        let mut batch = Vec::new();
-        while batch.len() < MAX_BATCH {
-            let Some(pending) = queue.pop() else { break };
-            if !pending.reply.is_closed() {
-                batch.push(pending);
-            }
-        }
-        drop(queue);
-        // The queue is taken from its end; write in arrival order, so ids
-        // follow it.
-        batch.reverse();
-        batch
+        let taken = queue.len().min(MAX_BATCH);
+        // Oldest first, so ids follow arrival and no create is starved.
+        queue
+            .drain(..taken)
+            .filter(|pending| !pending.reply.is_closed())
+            .collect()
     }
 
     async fn write_batch(&self, batch: Vec<Pending>) {

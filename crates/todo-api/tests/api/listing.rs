@@ -18,6 +18,18 @@ on_both_backends!(
     a_delete_by_filter_needs_a_filter_and_refuses_other_parameters,
 );
 
+/// Every `sort` value of API.md.
+pub const SORTS: [&str; 8] = [
+    "created_at",
+    "-created_at",
+    "priority",
+    "-priority",
+    "due_date",
+    "-due_date",
+    "id",
+    "-id",
+];
+
 const TITLES: [&str; 10] = [
     "Buy milk",
     "MILKSHAKE recipe",
@@ -160,19 +172,10 @@ async fn every_filter_and_sort_matches_the_model(backend: Backend) {
         &[("completed", "false"), ("min_priority", "3")],
         &[("completed", "true"), ("priority", "5"), ("q", "o")],
     ];
-    let sorts = [
-        "",
-        "created_at",
-        "-created_at",
-        "priority",
-        "-priority",
-        "due_date",
-        "-due_date",
-        "id",
-        "-id",
-    ];
+    // The default order (no `sort`) and every sort of API.md.
+    let sorts = std::iter::once("").chain(SORTS);
     for filter in filters {
-        for sort in sorts {
+        for sort in sorts.clone() {
             let mut params = filter.to_vec();
             if !sort.is_empty() {
                 params.push(("sort", sort));

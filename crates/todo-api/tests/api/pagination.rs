@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::listing::seed;
+use crate::listing::{SORTS, seed};
 use crate::support::{Backend, TestApp, ids, next_link, on_both_backends};
 
 on_both_backends!(
@@ -18,17 +18,7 @@ on_both_backends!(
 async fn following_next_links_visits_every_todo_once_in_order_for_every_sort(backend: Backend) {
     let app = TestApp::new(backend).await;
     seed(&app).await;
-    let sorts = [
-        "created_at",
-        "-created_at",
-        "priority",
-        "-priority",
-        "due_date",
-        "-due_date",
-        "id",
-        "-id",
-    ];
-    for sort in sorts {
+    for sort in SORTS {
         for filter in ["", "&completed=false", "&q=o", "&min_priority=3"] {
             let whole = app
                 .get(&format!("/api/todo?sort={sort}&limit=1000{filter}"))

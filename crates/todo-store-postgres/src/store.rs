@@ -96,11 +96,11 @@ impl PgStore {
     async fn query_shared(
         &self,
         statement: Statement,
+        mode: StatementMode,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let client = self.standalone().await?;
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
-        self.statements
-            .query(&client, &statement.sql, &as_typed(&params))
+        mode.query(&client, &statement.sql, &as_typed(&params))
             .await
             .map_err(from_pg)
     }
@@ -151,8 +151,17 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError> {
+        // A title search is planned for its own text every time: a cached
+        // statement may settle on a generic plan, which for a common word
+        // scans every match instead of walking the default order
+        // (docs/query-plans.md).
+        let mode = if query.filter.title_contains.is_some() {
+            StatementMode::Unnamed
+        } else {
+            self.statements
+        };
         let rows = self
-            .query_shared(list_statement(query, Dialect::Postgres))
+            .query_shared(list_statement(query, Dialect::Postgres), mode)
             .await?;
         todos_from_rows(&rows)
     }

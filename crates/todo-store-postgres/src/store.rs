@@ -38,7 +38,9 @@ pub struct PgStore {
 
 impl PgStore {
     pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
-        // As many batches in flight as there are connections to carry them.
+        // Two batches in flight per shared connection: one written while the
+        // next is pipelined behind it. Without shared connections, one per
+        // pooled connection.
         let batcher = CreateBatcher::new(if shared.is_empty() {
             pool.status().max_size
         } else {

@@ -70,24 +70,19 @@ async fn the_docs_page_creates_a_todo_with_try_it_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    client
-        .wait()
-        .at_most(PAGE_TIMEOUT)
-        .for_element(Locator::Css("#operations-todos-create_todo .try-out__btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(PAGE_TIMEOUT)
-        .for_element(Locator::Css("#operations-todos-create_todo .execute"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    for button in ["try-out__btn", "execute"] {
+        client
+            .wait()
+            .at_most(PAGE_TIMEOUT)
+            .for_element(Locator::Css(&format!(
+                "#operations-todos-create_todo .{button}"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
     let status = client
         .wait()
         .at_most(PAGE_TIMEOUT)

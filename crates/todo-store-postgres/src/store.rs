@@ -1,6 +1,8 @@
-//! [`PgStore`]: the [`TodoStore`] over a pool of PostgreSQL connections.
-//! Every method is one statement in autocommit, except the bulk update,
-//! which is one transaction.
+//! [`PgStore`]: the [`TodoStore`] over PostgreSQL. Reads go to the shared,
+//! pipelined connections (`shared.rs`), single creates to the group commit
+//! (`batch.rs`); updates and deletes are one statement in autocommit on an
+//! exclusive connection; the bulk update and keyed creates are one
+//! transaction each (`idempotency.rs`).
 
 use std::collections::HashSet;
 

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::BenchError;
@@ -38,8 +37,10 @@ pub fn service_binary() -> Result<PathBuf, BenchError> {
 
 impl Service {
     /// Starts `todo-api` with `env` (DATABASE_URL, DB_POOL_SIZE, …) on a free
-    /// loopback port; its log goes to `log`.
+    /// loopback port; its log goes straight to the file `log`, so the
+    /// service's log lines cost this process (the load generator) nothing.
     pub async fn start(env: &[(&str, String)], log: &Path) -> Result<Service, BenchError> {
+        let file = std::fs::File::create(log).map_err(BenchError::Io)?;
         let mut command = Command::new(service_binary()?);
         command
             .env("HOST", "127.0.0.1")
@@ -47,7 +48,7 @@ impl Service {
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::from(file))
             .kill_on_drop(true);
         for (name, value) in env {
             command.env(name, value);
@@ -56,33 +57,11 @@ impl Service {
         let pid = child
             .id()
             .ok_or_else(|| BenchError::Setup("the service exited at once".to_owned()))?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| BenchError::Setup("no stderr".to_owned()))?;
-        let mut lines = BufReader::new(stderr).lines();
-        let mut file = tokio::fs::File::create(log).await.map_err(BenchError::Io)?;
-        let addr = tokio::time::timeout(START_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await? {
-                file.write_all(line.as_bytes()).await?;
-                file.write_all(b"\n").await?;
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    return Ok(Some(rest.trim().to_owned()));
-                }
-            }
-            Ok::<_, std::io::Error>(None)
-        })
-        .await
-        .map_err(|_| BenchError::Setup("the service did not start listening in time".into()))?
-        .map_err(BenchError::Io)?
-        .ok_or_else(|| BenchError::Setup(format!("the service exited; see {}", log.display())))?;
-        // Keep reading the log, or the service would block on a full pipe.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                let _ = file.write_all(line.as_bytes()).await;
-                let _ = file.write_all(b"\n").await;
-            }
-        });
+        let addr = tokio::time::timeout(START_TIMEOUT, listening_address(&mut child, log))
+            .await
+            .map_err(|_| {
+                BenchError::Setup("the service did not start listening in time".into())
+            })??;
         let addr = addr
             .parse()
             .map_err(|_| BenchError::Setup(format!("unexpected address {addr}")))?;
@@ -109,5 +88,31 @@ impl Service {
                 ))
             }
         }
+    }
+}
+
+/// How often the log is read again while the service starts.
+const LOG_POLL: Duration = Duration::from_millis(20);
+
+/// The address of the service's `listening on http://ADDR` log line, read
+/// from its log file as it is written.
+async fn listening_address(child: &mut Child, log: &Path) -> Result<String, BenchError> {
+    loop {
+        let text = tokio::fs::read_to_string(log)
+            .await
+            .map_err(BenchError::Io)?;
+        // Only a whole line: the file may be read mid-write.
+        if let Some(rest) = text.split("listening on http://").nth(1)
+            && let Some((line, _)) = rest.split_once('\n')
+        {
+            return Ok(line.trim().to_owned());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(BenchError::Setup(format!(
+                "the service exited ({status}); see {}",
+                log.display()
+            )));
+        }
+        tokio::time::sleep(LOG_POLL).await;
     }
 }

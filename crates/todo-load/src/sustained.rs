@@ -18,7 +18,7 @@ use crate::limits::{CpuMeter, Limits, listen_overflows};
 use crate::progress::Progress;
 use crate::stats::{Latencies, LatencySummary};
 use crate::target::Target;
-use crate::workload::{IdRange, Op, Rng, Workload};
+use crate::workload::{IdRange, Rng, Workload};
 
 /// Pause before reconnecting a connection the server closed.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
@@ -248,7 +248,15 @@ async fn drive(
         match result {
             Ok(response) if response.status == request.expect => {
                 tally.latencies.record(latency);
-                tally.by_op.entry(op_name(op)).or_default().record(latency);
+                // Looked up before inserting: no key allocated per request.
+                match tally.by_op.get_mut(op.name()) {
+                    Some(latencies) => latencies.record(latency),
+                    None => {
+                        let mut latencies = Latencies::default();
+                        latencies.record(latency);
+                        tally.by_op.insert(op.name().to_owned(), latencies);
+                    }
+                }
                 done.fetch_add(1, Ordering::Relaxed);
             }
             Ok(response) => tally
@@ -260,13 +268,6 @@ async fn drive(
             }
         }
     }
-}
-
-fn op_name(op: Op) -> String {
-    serde_json::to_value(op)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 impl RunReport {

@@ -88,6 +88,18 @@ pub enum Op {
     Update,
 }
 
+impl Op {
+    /// Its name in reports, as serde spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Read => "read",
+            Op::List => "list",
+            Op::Update => "update",
+        }
+    }
+}
+
 /// A request ready to send, and the status that means success.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -263,6 +275,13 @@ mod tests {
             .filter(|_| Workload::Mixed.pick(&mut rng) == Op::Read)
             .count();
         assert!((4_500..5_500).contains(&reads), "{reads}");
+    }
+
+    #[test]
+    fn op_names_are_their_serde_names() {
+        for op in [Op::Create, Op::Read, Op::List, Op::Update] {
+            assert_eq!(serde_json::to_value(op).unwrap(), op.name());
+        }
     }
 
     #[test]

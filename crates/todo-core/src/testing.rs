@@ -42,7 +42,9 @@ pub use changing::{
 };
 pub use concurrency::{
     concurrent_conditional_updates_with_retry_lose_no_increment,
-    concurrent_creates_all_succeed_with_distinct_ids, ping_succeeds_and_the_pool_has_a_size,
+    concurrent_creates_all_succeed_with_distinct_ids,
+    concurrent_reads_and_updates_each_get_their_own_answer, concurrent_updates_each_apply_once,
+    ping_succeeds_and_the_pool_has_a_size,
 };
 pub use creating::{
     create_returns_the_stored_todo_with_defaults, create_stores_every_field_as_sent,
@@ -138,6 +140,8 @@ macro_rules! conformance_suite {
             delete_matching_deletes_exactly_what_list_matches,
             concurrent_creates_all_succeed_with_distinct_ids,
             concurrent_conditional_updates_with_retry_lose_no_increment,
+            concurrent_updates_each_apply_once,
+            concurrent_reads_and_updates_each_get_their_own_answer,
             ping_succeeds_and_the_pool_has_a_size,
             a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once,
             a_key_reused_with_another_request_is_refused_and_creates_nothing,

@@ -1,141 +1,155 @@
-//! Group commit for creates: single-todo creates that arrive while others
-//! are being written share one multi-row insert, and so one commit (one log
-//! flush), the way PostgreSQL batches the log flushes of concurrent
-//! commits. A create never waits for companions: when no batch is being
-//! written, it is written at once, alone. Each caller is answered only
-//! after its row is committed, so a 2xx still means durable.
+//! Group execution: requests of one kind that arrive while others of that
+//! kind are being served share one statement. Concurrent creates share one
+//! multi-row insert, and so one commit (one log flush), the way PostgreSQL
+//! batches the log flushes of concurrent commits; concurrent reads by id
+//! share one `id = any(…)` select, one plan and one round trip instead of
+//! one each; concurrent updates of different todos share one
+//! `update … from unnest(…)` and one commit. A request never waits for companions: when no batch of its
+//! kind is running it runs at once, alone. Each caller is answered only
+//! after its statement is done (for a create, committed), so a 2xx still
+//! means durable.
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use todo_core::{NewTodo, StoreError, Todo};
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::error::from_pg;
-use crate::params::InsertManyParams;
-use crate::row::todos_from_rows;
-use crate::sql::INSERT_MANY;
+use todo_core::StoreError;
+
 use crate::store::PgStore;
 
-/// Most todos one batched insert takes.
-const MAX_BATCH: usize = 500;
+/// One kind of request served in groups.
+pub(crate) trait Batched: Send + Sync + Sized + 'static {
+    type Item: Send + 'static;
+    type Output: Send + 'static;
 
-/// A create waiting to be written.
-struct Pending {
-    todo: NewTodo,
-    reply: oneshot::Sender<Result<Todo, StoreError>>,
+    /// Most items one statement takes.
+    const MAX_BATCH: usize;
+
+    /// A key no two items of one group may share (a row one statement may
+    /// change only once); an item whose key is taken waits for the next
+    /// group, keeping its place.
+    fn exclusive_key(_item: &Self::Item) -> Option<i64> {
+        None
+    }
+
+    /// The store's queue of this kind.
+    fn queue(store: &PgStore) -> &GroupQueue<Self>;
+
+    /// Serves `items` together: one answer per item, in order.
+    fn run(
+        store: &PgStore,
+        items: Vec<Self::Item>,
+    ) -> impl Future<Output = Vec<Result<Self::Output, StoreError>>> + Send;
 }
 
-/// The queue of creates and the writers that drain it.
-pub(crate) struct CreateBatcher {
-    queue: Mutex<Vec<Pending>>,
-    /// How many batches may be written at once.
-    writers: Arc<Semaphore>,
+/// A request waiting for its group.
+struct Pending<B: Batched> {
+    item: B::Item,
+    reply: oneshot::Sender<Result<B::Output, StoreError>>,
 }
 
-impl std::fmt::Debug for CreateBatcher {
+/// The queue of one kind of request and the runners that drain it.
+pub(crate) struct GroupQueue<B: Batched> {
+    queue: Mutex<Vec<Pending<B>>>,
+    /// How many groups may run at once.
+    runners: Arc<Semaphore>,
+}
+
+impl<B: Batched> std::fmt::Debug for GroupQueue<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateBatcher")
-            .field("writers", &self.writers.available_permits())
+        f.debug_struct("GroupQueue")
+            .field("idle_runners", &self.runners.available_permits())
             .finish_non_exhaustive()
     }
 }
 
-impl CreateBatcher {
-    pub(crate) fn new(concurrent_batches: usize) -> Self {
-        CreateBatcher {
+impl<B: Batched> GroupQueue<B> {
+    pub(crate) fn new(concurrent_groups: usize) -> Self {
+        GroupQueue {
             queue: Mutex::new(Vec::new()),
-            writers: Arc::new(Semaphore::new(concurrent_batches.max(1))),
+            runners: Arc::new(Semaphore::new(concurrent_groups.max(1))),
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Pending<B>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Up to `MAX_BATCH` queued requests whose callers still wait, oldest
+    /// first (so ids follow arrival and no request is starved), no two with
+    /// one exclusive key; those that gave up (timed out, disconnected) are
+    /// not served at all.
+    fn take(&self) -> Vec<Pending<B>> {
+        let mut queue = self.waiting();
+        let mut taken = Vec::with_capacity(queue.len().min(B::MAX_BATCH));
+        let mut kept = Vec::new();
+        let mut keys = HashSet::new();
+        for pending in queue.drain(..) {
+            if pending.reply.is_closed() {
+                continue;
+            }
+            let clashes = B::exclusive_key(&pending.item).is_some_and(|key| !keys.insert(key));
+            if taken.len() == B::MAX_BATCH || clashes {
+                kept.push(pending);
+            } else {
+                taken.push(pending);
+            }
+        }
+        *queue = kept;
+        taken
     }
 }
 
 impl PgStore {
-    /// Creates one todo through the batcher.
-    pub(crate) async fn create_batched(&self, todo: NewTodo) -> Result<Todo, StoreError> {
+    /// Serves `item` with whatever else of its kind is waiting.
+    pub(crate) async fn grouped<B: Batched>(&self, item: B::Item) -> Result<B::Output, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.batcher().queue().push(Pending { todo, reply });
-        self.start_writer();
+        B::queue(self).waiting().push(Pending { item, reply });
+        self.start_runner::<B>();
         answer
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable("the store was closed".into())))
     }
 
-    /// Starts a writer for the queue, unless every writer is busy; a busy
-    /// writer takes up what queued meanwhile when its batch is done.
-    fn start_writer(&self) {
-        let Ok(permit) = Arc::clone(&self.batcher().writers).try_acquire_owned() else {
+    /// Starts a runner for the queue, unless every runner is busy; a busy
+    /// runner takes up what queued meanwhile when its group is done.
+    fn start_runner<B: Batched>(&self) {
+        let Ok(permit) = Arc::clone(&B::queue(self).runners).try_acquire_owned() else {
             return;
         };
         let store = self.clone();
         tokio::spawn(async move {
             loop {
-                let batch = store.take_batch();
-                if batch.is_empty() {
+                let group = B::queue(&store).take();
+                if group.is_empty() {
                     break;
                 }
-                store.write_batch(batch).await;
+                let (items, replies): (Vec<_>, Vec<_>) = group
+                    .into_iter()
+                    .map(|pending| (pending.item, pending.reply))
+                    .unzip();
+                let answers = B::run(&store, items).await;
+                for (answer, reply) in answers.into_iter().zip(replies) {
+                    let _ = reply.send(answer);
+                }
             }
             drop(permit);
-            // A create queued after the last look but before the permit was
-            // released found every writer busy: look once more.
-            if !store.batcher().queue().is_empty() {
-                store.start_writer();
+            // A request queued after the last look but before the permit
+            // was released found every runner busy: look once more.
+            if !B::queue(&store).waiting().is_empty() {
+                store.start_runner::<B>();
             }
         });
     }
-
-    /// Up to [`MAX_BATCH`] queued creates whose callers still wait; those
-    /// that gave up (timed out, disconnected) are not written at all.
-    fn take_batch(&self) -> Vec<Pending> {
-        let mut queue = self.batcher().queue();
-        let taken = queue.len().min(MAX_BATCH);
-        // Oldest first, so ids follow arrival and no create is starved.
-        queue
-            .drain(..taken)
-            .filter(|pending| !pending.reply.is_closed())
-            .collect()
-    }
-
-    async fn write_batch(&self, batch: Vec<Pending>) {
-        let (todos, replies): (Vec<NewTodo>, Vec<_>) = batch
-            .into_iter()
-            .map(|pending| (pending.todo, pending.reply))
-            .unzip();
-        match self.insert_rows(todos).await {
-            Ok(created) => {
-                for (todo, reply) in created.into_iter().zip(replies) {
-                    let _ = reply.send(Ok(todo));
-                }
-            }
-            Err(error) => {
-                for reply in replies {
-                    let _ = reply.send(Err(same_error(&error)));
-                }
-            }
-        }
-    }
-
-    /// One statement, one commit, for every todo; ids in input order.
-    pub(crate) async fn insert_rows(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
-        let params = InsertManyParams::new(todos);
-        let client = self.standalone().await?;
-        let rows = self
-            .statement_mode()
-            .query(&client, &INSERT_MANY, &params.as_typed())
-            .await
-            .map_err(from_pg)?;
-        let mut created = todos_from_rows(&rows)?;
-        // `returning` promises no order; ids were given in input order.
-        created.sort_by_key(|todo| todo.id);
-        Ok(created)
-    }
 }
 
-/// The failure of a batch, for each of its creates.
+/// The failure of a group, for each of its `count` requests.
+pub(crate) fn for_each<T>(count: usize, error: &StoreError) -> Vec<Result<T, StoreError>> {
+    (0..count).map(|_| Err(same_error(error))).collect()
+}
+
 fn same_error(error: &StoreError) -> StoreError {
     match error {
         StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),

@@ -6,6 +6,7 @@
 mod batch;
 mod connect;
 mod error;
+mod groups;
 mod idempotency;
 mod migrate;
 mod params;

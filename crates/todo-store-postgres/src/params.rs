@@ -37,6 +37,14 @@ pub(crate) struct VersionCheck {
 }
 
 impl VersionCheck {
+    /// Exactly `version`, or any when `None`.
+    pub(crate) fn exactly(version: Option<i64>) -> Self {
+        VersionCheck {
+            any: version.is_none(),
+            versions: version.into_iter().collect(),
+        }
+    }
+
     pub(crate) fn new(expected: Option<&Expected>) -> Self {
         match expected {
             // Without `If-Match` the last write wins; `*` only needs the
@@ -122,6 +130,61 @@ impl InsertManyParams {
             (&self.priorities, Type::INT2_ARRAY),
             (&self.due_dates, Type::TIMESTAMPTZ_ARRAY),
             (&self.completed, Type::BOOL_ARRAY),
+        ]
+    }
+}
+
+/// The arrays of [`crate::sql::UPDATE_MANY`], one element per todo, in id
+/// order; `expected` is the version each must be at, `None` for any.
+#[derive(Debug, Default)]
+pub(crate) struct UpdateManyParams {
+    ids: Vec<i64>,
+    titles: Vec<Option<String>>,
+    title_searches: Vec<Option<String>>,
+    set_descriptions: Vec<bool>,
+    descriptions: Vec<Option<String>>,
+    priorities: Vec<Option<i16>>,
+    set_due_dates: Vec<bool>,
+    due_dates: Vec<Option<Timestamp>>,
+    completed: Vec<Option<bool>>,
+    expected: Vec<Option<i64>>,
+}
+
+impl UpdateManyParams {
+    pub(crate) fn new<'a>(
+        updates: impl IntoIterator<Item = (i64, &'a TodoPatch, Option<i64>)>,
+    ) -> Self {
+        let mut updates: Vec<_> = updates.into_iter().collect();
+        updates.sort_by_key(|(id, _, _)| *id);
+        let mut params = UpdateManyParams::default();
+        for (id, patch, expected) in updates {
+            let one = UpdateParams::new(id, patch.clone(), VersionCheck::new(None));
+            params.ids.push(one.id);
+            params.titles.push(one.title);
+            params.title_searches.push(one.title_search);
+            params.set_descriptions.push(one.set_description);
+            params.descriptions.push(one.description);
+            params.priorities.push(one.priority);
+            params.set_due_dates.push(one.set_due_date);
+            params.due_dates.push(one.due_date);
+            params.completed.push(one.completed);
+            params.expected.push(expected);
+        }
+        params
+    }
+
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 10] {
+        [
+            (&self.ids, Type::INT8_ARRAY),
+            (&self.titles, Type::TEXT_ARRAY),
+            (&self.title_searches, Type::TEXT_ARRAY),
+            (&self.set_descriptions, Type::BOOL_ARRAY),
+            (&self.descriptions, Type::TEXT_ARRAY),
+            (&self.priorities, Type::INT2_ARRAY),
+            (&self.set_due_dates, Type::BOOL_ARRAY),
+            (&self.due_dates, Type::TIMESTAMPTZ_ARRAY),
+            (&self.completed, Type::BOOL_ARRAY),
+            (&self.expected, Type::INT8_ARRAY),
         ]
     }
 }

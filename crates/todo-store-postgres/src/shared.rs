@@ -7,9 +7,8 @@
 //! an exclusive connection per request would allow one statement per round
 //! trip per connection. Transactions keep to the pool's exclusive
 //! connections, since their statements must not interleave with others',
-//! and so do single-row updates and deletes: each commits on its own, and
-//! the commits of many connections share log flushes, which a few shared
-//! connections would serialise.
+//! and so do updates and deletes: a commit waits for its log flush, and on
+//! a shared connection every statement pipelined behind it would wait too.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -34,12 +34,13 @@ returning {TODO_COLUMNS}
     )
 });
 
-pub(crate) static SELECT_ONE: LazyLock<String> = LazyLock::new(|| {
+/// The todos of the ids in `$1` (an array), each once, in no order.
+pub(crate) static SELECT_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 select {TODO_COLUMNS}
 from todos
-where id = $1
+where id = any($1::bigint[])
 "
     )
 });
@@ -66,6 +67,45 @@ returning {TODO_COLUMNS}
 "
     )
 });
+
+/// Applies many patches to distinct todos in one statement: one array per
+/// parameter of [`UPDATE`] except the version check, which is one expected
+/// version per todo (`null`: any). The rows are visited in id order (the
+/// arrays are sorted by id), the order a bulk update locks them in, so the
+/// two cannot deadlock.
+pub(crate) static UPDATE_MANY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+update todos
+set title = coalesce(u.new_title, title),
+    title_search = coalesce(u.new_title_search, title_search),
+    description = case when u.set_description then u.new_description else description end,
+    priority = coalesce(u.new_priority, priority),
+    due_date = case when u.set_due_date then u.new_due_date else due_date end,
+    completed = coalesce(u.new_completed, completed),
+    updated_at = now(),
+    version = version + 1
+from (
+    select *
+    from unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[],
+                $6::smallint[], $7::boolean[], $8::timestamptz[], $9::boolean[], $10::bigint[])
+        as p(todo_id, new_title, new_title_search, set_description, new_description,
+             new_priority, set_due_date, new_due_date, new_completed, expected_version)
+    order by todo_id
+) as u
+where id = u.todo_id
+  and (u.expected_version is null or version = u.expected_version)
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+/// Which of the ids in `$1` (an array) are todos.
+pub(crate) const EXISTING: &str = r"
+select id
+from todos
+where id = any($1::bigint[])
+";
 
 /// Deletes a todo with the version check of [`UPDATE`]: `$1` id, `$2` any
 /// version, `$3` the accepted versions.

@@ -1,7 +1,8 @@
-//! [`PgStore`]: the [`TodoStore`] over PostgreSQL. Reads go to the shared,
-//! pipelined connections (`shared.rs`), single creates to the group commit
-//! (`batch.rs`); updates and deletes are one statement in autocommit on an
-//! exclusive connection; the bulk update and keyed creates are one
+//! [`PgStore`]: the [`TodoStore`] over PostgreSQL. Reads by id, single
+//! creates and single updates are served in groups (`batch.rs`,
+//! `groups.rs`), one statement per group; reads, creates and listings go to
+//! the shared, pipelined connections (`shared.rs`), updates and deletes to
+//! exclusive ones, in autocommit; the bulk update and keyed creates are one
 //! transaction each (`idempotency.rs`).
 
 use std::collections::HashSet;
@@ -18,13 +19,14 @@ use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_stateme
 
 use tokio_postgres::types::Type;
 
-use crate::batch::CreateBatcher;
 use crate::error::{from_pg, from_pool};
+use crate::groups::{Creates, GroupedUpdate, Groups, Reads, Updates};
+use crate::params::InsertManyParams;
 use crate::params::{UpdateParams, VersionCheck, as_typed, bind};
 use crate::pipeline::try_join_all;
 use crate::row::{todo_from_row, todos_from_rows};
 use crate::shared::{SharedConnections, Standalone};
-use crate::sql::{DELETE, EXISTS, LOCK_MANY, PING, SELECT_ONE, UPDATE};
+use crate::sql::{DELETE, EXISTS, INSERT_MANY, LOCK_MANY, PING, SELECT_MANY, UPDATE};
 use crate::statements::StatementMode;
 
 /// The PostgreSQL store. Cloning is cheap and shares the pool.
@@ -34,16 +36,16 @@ pub struct PgStore {
     pool: Pool,
     /// Shared, pipelined connections, for statements that stand alone.
     shared: Arc<SharedConnections>,
-    batcher: Arc<CreateBatcher>,
+    groups: Arc<Groups>,
     statements: StatementMode,
 }
 
 impl PgStore {
     pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
-        // Two batches in flight per shared connection: one written while the
-        // next is pipelined behind it. Without shared connections, one per
-        // pooled connection.
-        let batcher = CreateBatcher::new(if shared.is_empty() {
+        // Two groups of a kind in flight per shared connection: one served
+        // while the next is pipelined behind it. Without shared
+        // connections, one per pooled connection.
+        let groups = Groups::new(if shared.is_empty() {
             pool.status().max_size
         } else {
             2 * shared.pool().status().max_size
@@ -51,13 +53,39 @@ impl PgStore {
         PgStore {
             pool,
             shared: Arc::new(shared),
-            batcher: Arc::new(batcher),
+            groups: Arc::new(groups),
             statements,
         }
     }
 
-    pub(crate) fn batcher(&self) -> &CreateBatcher {
-        &self.batcher
+    pub(crate) fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    /// One statement, one commit, for every todo; ids in input order.
+    pub(crate) async fn insert_rows(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+        let params = InsertManyParams::new(todos);
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, &INSERT_MANY, &params.as_typed())
+            .await
+            .map_err(from_pg)?;
+        let mut created = todos_from_rows(&rows)?;
+        // `returning` promises no order; ids were given in input order.
+        created.sort_by_key(|todo| todo.id);
+        Ok(created)
+    }
+
+    /// The todos of `ids` that exist, in no order.
+    pub(crate) async fn select_rows(&self, ids: &[i64]) -> Result<Vec<Todo>, StoreError> {
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, &SELECT_MANY, &[(&ids, Type::INT8_ARRAY)])
+            .await
+            .map_err(from_pg)?;
+        todos_from_rows(&rows)
     }
 
     /// A connection for a statement that stands alone (autocommit).
@@ -79,7 +107,29 @@ impl PgStore {
         &self.pool
     }
 
-    async fn client(&self) -> Result<Object, StoreError> {
+    /// One update, one statement, in autocommit.
+    pub(crate) async fn update_alone(
+        &self,
+        id: i64,
+        patch: TodoPatch,
+        check: VersionCheck,
+    ) -> Result<Todo, StoreError> {
+        // An exclusive connection: a commit on a shared one would hold up
+        // the reads pipelined behind it.
+        let client = self.client().await?;
+        let params = UpdateParams::new(id, patch, check);
+        let rows = self
+            .statements
+            .query(&client, &UPDATE, &params.as_typed())
+            .await
+            .map_err(from_pg)?;
+        match rows.first() {
+            Some(row) => todo_from_row(row),
+            None => Err(self.missing_or_changed(&client, id).await),
+        }
+    }
+
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(from_pool)
     }
 
@@ -114,7 +164,7 @@ impl PgStore {
 impl TodoStore for PgStore {
     #[tracing::instrument(skip_all)]
     async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
-        self.create_batched(todo).await
+        self.grouped::<Creates>(todo).await
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
@@ -141,16 +191,7 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all, fields(id))]
     async fn get(&self, id: i64) -> Result<Todo, StoreError> {
-        let client = self.standalone().await?;
-        let rows = self
-            .statements
-            .query(&client, &SELECT_ONE, &[(&id, Type::INT8)])
-            .await
-            .map_err(from_pg)?;
-        match rows.first() {
-            Some(row) => todo_from_row(row),
-            None => Err(StoreError::NotFound(id)),
-        }
+        self.grouped::<Reads>(id).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -177,20 +218,23 @@ impl TodoStore for PgStore {
         patch: TodoPatch,
         expected: Option<&Expected>,
     ) -> Result<Todo, StoreError> {
-        // An exclusive connection: each update commits on its own, and
-        // commits of concurrent connections share log flushes, which a few
-        // shared connections would serialise.
-        let client = self.client().await?;
-        let params = UpdateParams::new(id, patch, VersionCheck::new(expected));
-        let rows = self
-            .statements
-            .query(&client, &UPDATE, &params.as_typed())
-            .await
-            .map_err(from_pg)?;
-        match rows.first() {
-            Some(row) => todo_from_row(row),
-            None => Err(self.missing_or_changed(&client, id).await),
-        }
+        // Concurrent updates share a statement and a commit; one that
+        // accepts several versions keeps to a statement of its own.
+        let expected_version = match expected {
+            None | Some(Expected::Any) => None,
+            Some(Expected::Versions(versions)) if versions.len() == 1 => Some(versions[0]),
+            Some(expected) => {
+                return self
+                    .update_alone(id, patch, VersionCheck::new(Some(expected)))
+                    .await;
+            }
+        };
+        self.grouped::<Updates>(GroupedUpdate {
+            id,
+            patch,
+            expected_version,
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(count = patches.len()))]

@@ -7,7 +7,7 @@ use tokio::task::JoinSet;
 
 use crate::input::TodoPatch;
 use crate::store::{Expected, StoreError, TodoStore};
-use crate::testing::seed::{all_todos, description, new_todo};
+use crate::testing::seed::{all_todos, description, new_todo, priority};
 
 const CONCURRENT_CREATES: usize = 200;
 const WRITERS: usize = 10;
@@ -77,6 +77,97 @@ pub async fn concurrent_conditional_updates_with_retry_lose_no_increment(
     let after = store.get(counter.id).await.unwrap();
     assert_eq!(after.description, Some(total.to_string()));
     assert_eq!(after.version, counter.version + total as i64);
+}
+
+const TARGETS: usize = 20;
+const UPDATES_PER_TARGET: usize = 10;
+
+/// Many updates at once, several of each todo: every one applies, once,
+/// each on its own version (a store that serves concurrent updates in
+/// groups must never put two of one todo in a statement).
+pub async fn concurrent_updates_each_apply_once(store: Arc<dyn TodoStore>) {
+    let mut targets = Vec::new();
+    for index in 0..TARGETS {
+        targets.push(
+            store
+                .create(new_todo(&format!("target {index}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut tasks = JoinSet::new();
+    for round in 0..UPDATES_PER_TARGET {
+        for target in &targets {
+            let store = Arc::clone(&store);
+            let id = target.id;
+            tasks.spawn(async move {
+                let patch = TodoPatch {
+                    priority: Some(priority(1 + (round % 5) as i64)),
+                    completed: Some(round % 2 == 0),
+                    ..TodoPatch::default()
+                };
+                store.update(id, patch, None).await.unwrap()
+            });
+        }
+    }
+    let answers = tasks.join_all().await;
+    for target in &targets {
+        let versions: BTreeSet<i64> = answers
+            .iter()
+            .filter(|todo| todo.id == target.id)
+            .map(|todo| todo.version)
+            .collect();
+        let expected: BTreeSet<i64> = (1..=UPDATES_PER_TARGET as i64)
+            .map(|step| target.version + step)
+            .collect();
+        assert_eq!(
+            versions, expected,
+            "todo {}: one version per update",
+            target.id
+        );
+        let stored = store.get(target.id).await.unwrap();
+        assert_eq!(stored.version, target.version + UPDATES_PER_TARGET as i64);
+        assert_eq!(stored.title, target.title, "fields not in a patch kept");
+    }
+}
+
+/// Updates and reads of existing and missing todos at once: each gets its
+/// own answer, whatever else it was served with.
+pub async fn concurrent_reads_and_updates_each_get_their_own_answer(store: Arc<dyn TodoStore>) {
+    let existing = store.create(new_todo("existing")).await.unwrap();
+    let missing = existing.id + 1_000_000;
+    let stale = Expected::Versions(vec![existing.version + 7]);
+    let mut tasks = JoinSet::new();
+    for round in 0..50 {
+        let store = Arc::clone(&store);
+        let stale = stale.clone();
+        tasks.spawn(async move {
+            match round % 5 {
+                0 => assert_eq!(store.get(existing.id).await.unwrap().id, existing.id),
+                1 => assert!(matches!(
+                    store.get(missing).await,
+                    Err(StoreError::NotFound(id)) if id == missing
+                )),
+                2 => assert!(matches!(
+                    store.update(missing, TodoPatch::default(), Some(&stale)).await,
+                    Err(StoreError::NotFound(id)) if id == missing
+                )),
+                3 => assert!(matches!(
+                    store
+                        .update(existing.id, TodoPatch::default(), Some(&stale))
+                        .await,
+                    Err(StoreError::PreconditionFailed)
+                )),
+                _ => assert!(matches!(
+                    store.update(missing, TodoPatch::default(), None).await,
+                    Err(StoreError::NotFound(id)) if id == missing
+                )),
+            }
+        });
+    }
+    tasks.join_all().await;
+    let after = store.get(existing.id).await.unwrap();
+    assert_eq!(after, existing, "no stale or missing update changed it");
 }
 
 pub async fn ping_succeeds_and_the_pool_has_a_size(store: Arc<dyn TodoStore>) {

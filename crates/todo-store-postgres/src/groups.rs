@@ -1,0 +1,174 @@
+//! The kinds of request the store serves in groups (`batch.rs`): single
+//! creates, one multi-row insert and one commit per group; reads by id, one
+//! `id = any(…)` select per group; updates of distinct todos, one
+//! `update … from unnest(…)` and one commit per group.
+
+use std::collections::{HashMap, HashSet};
+
+use todo_core::{NewTodo, StoreError, Todo, TodoPatch};
+use tokio_postgres::types::Type;
+
+use crate::batch::{Batched, GroupQueue, for_each};
+use crate::error::from_pg;
+use crate::params::{UpdateManyParams, VersionCheck};
+use crate::row::todos_from_rows;
+use crate::sql::{EXISTING, UPDATE_MANY};
+use crate::store::PgStore;
+
+/// The store's group queues.
+#[derive(Debug)]
+pub(crate) struct Groups {
+    creates: GroupQueue<Creates>,
+    reads: GroupQueue<Reads>,
+    updates: GroupQueue<Updates>,
+}
+
+impl Groups {
+    /// `concurrent_groups` of each kind may run at once.
+    pub(crate) fn new(concurrent_groups: usize) -> Self {
+        Groups {
+            creates: GroupQueue::new(concurrent_groups),
+            reads: GroupQueue::new(concurrent_groups),
+            updates: GroupQueue::new(concurrent_groups),
+        }
+    }
+}
+
+/// Single-todo creates.
+pub(crate) struct Creates;
+
+impl Batched for Creates {
+    type Item = NewTodo;
+    type Output = Todo;
+    const MAX_BATCH: usize = 500;
+
+    fn queue(store: &PgStore) -> &GroupQueue<Self> {
+        &store.groups().creates
+    }
+
+    async fn run(store: &PgStore, todos: Vec<NewTodo>) -> Vec<Result<Todo, StoreError>> {
+        let count = todos.len();
+        match store.insert_rows(todos).await {
+            Ok(created) => created.into_iter().map(Ok).collect(),
+            Err(error) => for_each(count, &error),
+        }
+    }
+}
+
+/// Reads by id.
+pub(crate) struct Reads;
+
+impl Batched for Reads {
+    type Item = i64;
+    type Output = Todo;
+    const MAX_BATCH: usize = 1000;
+
+    fn queue(store: &PgStore) -> &GroupQueue<Self> {
+        &store.groups().reads
+    }
+
+    async fn run(store: &PgStore, ids: Vec<i64>) -> Vec<Result<Todo, StoreError>> {
+        let found: HashMap<i64, Todo> = match store.select_rows(&ids).await {
+            Ok(todos) => todos.into_iter().map(|todo| (todo.id, todo)).collect(),
+            Err(error) => return for_each(ids.len(), &error),
+        };
+        ids.iter()
+            .map(|id| found.get(id).cloned().ok_or(StoreError::NotFound(*id)))
+            .collect()
+    }
+}
+
+/// An update served in a group: its todo, its patch, and the version the
+/// todo must be at (`None`: any).
+#[derive(Debug)]
+pub(crate) struct GroupedUpdate {
+    pub(crate) id: i64,
+    pub(crate) patch: TodoPatch,
+    pub(crate) expected_version: Option<i64>,
+}
+
+/// Single-todo updates.
+pub(crate) struct Updates;
+
+impl Batched for Updates {
+    type Item = GroupedUpdate;
+    type Output = Todo;
+    const MAX_BATCH: usize = 500;
+
+    /// One statement changes a row once.
+    fn exclusive_key(update: &GroupedUpdate) -> Option<i64> {
+        Some(update.id)
+    }
+
+    fn queue(store: &PgStore) -> &GroupQueue<Self> {
+        &store.groups().updates
+    }
+
+    async fn run(store: &PgStore, updates: Vec<GroupedUpdate>) -> Vec<Result<Todo, StoreError>> {
+        match update_together(store, &updates).await {
+            Ok((mut updated, existing)) => updates
+                .iter()
+                .map(|update| match updated.remove(&update.id) {
+                    Some(todo) => Ok(todo),
+                    None if existing.contains(&update.id) => Err(StoreError::PreconditionFailed),
+                    None => Err(StoreError::NotFound(update.id)),
+                })
+                .collect(),
+            Err(error @ StoreError::Unavailable(_)) => for_each(updates.len(), &error),
+            // The statement was rejected as a whole (a deadlock with another
+            // instance's writes, say) and so changed nothing: each update
+            // gets its own statement, and its own answer.
+            Err(_) => {
+                let mut answers = Vec::with_capacity(updates.len());
+                for update in updates {
+                    let check = VersionCheck::exactly(update.expected_version);
+                    answers.push(store.update_alone(update.id, update.patch, check).await);
+                }
+                answers
+            }
+        }
+    }
+}
+
+/// The updated todos by id, and which of the todos left unchanged because
+/// of their version exist.
+async fn update_together(
+    store: &PgStore,
+    updates: &[GroupedUpdate],
+) -> Result<(HashMap<i64, Todo>, HashSet<i64>), StoreError> {
+    let params = UpdateManyParams::new(
+        updates
+            .iter()
+            .map(|update| (update.id, &update.patch, update.expected_version)),
+    );
+    // An exclusive connection: a commit on a shared one would hold up the
+    // reads pipelined behind it.
+    let client = store.client().await?;
+    let rows = store
+        .statement_mode()
+        .query(&client, &UPDATE_MANY, &params.as_typed())
+        .await
+        .map_err(from_pg)?;
+    let updated: HashMap<i64, Todo> = todos_from_rows(&rows)?
+        .into_iter()
+        .map(|todo| (todo.id, todo))
+        .collect();
+    let unchanged: Vec<i64> = updates
+        .iter()
+        .filter(|update| update.expected_version.is_some() && !updated.contains_key(&update.id))
+        .map(|update| update.id)
+        .collect();
+    if unchanged.is_empty() {
+        return Ok((updated, HashSet::new()));
+    }
+    let existing = store
+        .statement_mode()
+        .query(&client, EXISTING, &[(&unchanged, Type::INT8_ARRAY)])
+        .await
+        .map_err(from_pg)?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(from_pg)?;
+    Ok((updated, existing))
+}

@@ -46,8 +46,31 @@ pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, des
      priority, due_date, completed) values ($1, $2, $3, $4, $5, $6) returning id, title, \
      description, priority, due_date, completed, created_at, updated_at, version";
 
-/// Finds the statement the service issued for `op` among `issued`; for
-/// creates, the single-row insert whatever the service issued.
+/// The store's select by primary key (`SELECT_ONE` before reads were
+/// grouped), the per-statement ceiling of reads: pgbench runs it when the
+/// service issued no single-row select (it serves concurrent reads with one
+/// `id = any(…)` statement).
+pub const SINGLE_ROW_SELECT: &str = "select id, title, description, priority, due_date, \
+     completed, created_at, updated_at, version from todos where id = $1";
+
+/// The store's single-row update (`todo-store-postgres/src/sql.rs`,
+/// `UPDATE`), the per-statement ceiling of updates: pgbench runs it when the
+/// service issued no single-row update (it serves concurrent updates of
+/// distinct todos with one statement).
+pub const SINGLE_ROW_UPDATE: &str = "update todos \
+     set title = coalesce($2::text, title), \
+     title_search = coalesce($3::text, title_search), \
+     description = case when $4::boolean then $5::text else description end, \
+     priority = coalesce($6::smallint, priority), \
+     due_date = case when $7::boolean then $8::timestamptz else due_date end, \
+     completed = coalesce($9::boolean, completed), \
+     updated_at = now(), version = version + 1 \
+     where id = $1 and ($10::boolean or version = any($11::bigint[])) \
+     returning id, title, description, priority, due_date, completed, created_at, updated_at, version";
+
+/// Finds the statement the service issued for `op` among `issued`, or for
+/// the ops the service serves in groups, the single-row statement whatever
+/// the service issued: the per-statement ceiling the goals are set against.
 pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
     let found = issued
         .iter()
@@ -64,13 +87,15 @@ pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
                 }
                 Op::Read => text.starts_with("select id, title") && text.ends_with("where id = $1"),
                 Op::List => text.starts_with("select id, title") && text.contains(" limit "),
-                Op::Update => text.starts_with("update todos"),
+                Op::Update => text.starts_with("update todos") && !text.contains("unnest"),
             }
         })
         .map(|statement| statement.query.clone());
     match op {
         Op::Create => found.or_else(|| Some(SINGLE_ROW_INSERT.to_owned())),
-        _ => found,
+        Op::Read => found.or_else(|| Some(SINGLE_ROW_SELECT.to_owned())),
+        Op::Update => found.or_else(|| Some(SINGLE_ROW_UPDATE.to_owned())),
+        Op::List => found,
     }
 }
 

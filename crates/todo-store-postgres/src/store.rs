@@ -42,7 +42,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
-        // Two groups of a kind in flight per shared connection: one served
+        // Two groups of reads in flight per shared connection: one served
         // while the next is pipelined behind it. Without shared
         // connections, one per pooled connection.
         let groups = Groups::new(if shared.is_empty() {

@@ -27,7 +27,7 @@ use axum::routing::any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         )))
         .layer(SetRequestIdLayer::new(
             HeaderName::from_static(logging::REQUEST_ID),
-            MakeRequestUuid,
+            logging::NewRequestId,
         ))
         .layer(CompressionLayer::new());
     if let Some(cors) = cors_layer(&state.settings.cors_origins) {

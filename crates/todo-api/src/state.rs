@@ -10,11 +10,24 @@ use crate::config::Config;
 use crate::http::{AccessTokens, Admission, AdmissionLimits};
 use crate::metrics::Metrics;
 
-/// What handlers and middleware read: the store, the settings of the HTTP
-/// layer, access tokens, admission control, the service's lifecycle, the
-/// metrics registry and the API's description.
-#[derive(Clone)]
-pub struct AppState {
+/// What handlers and middleware read (the fields of [`SharedState`]).
+/// Every request clones it, so it is one reference count, not one per
+/// field.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The store, the settings of the HTTP layer, access tokens, admission
+/// control, the service's lifecycle, the metrics registry and the API's
+/// description.
+pub struct SharedState {
     pub store: Arc<dyn TodoStore>,
     pub settings: Arc<HttpSettings>,
     pub tokens: AccessTokens,
@@ -25,9 +38,9 @@ pub struct AppState {
     pub openapi: Arc<OpenApi>,
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for SharedState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
+        f.debug_struct("SharedState")
             .field("settings", &self.settings)
             .field("tokens", &self.tokens)
             .finish_non_exhaustive()
@@ -79,7 +92,7 @@ impl Lifecycle {
 impl AppState {
     pub fn new(store: Arc<dyn TodoStore>, config: &Config) -> Self {
         let settings = HttpSettings::from_config(config);
-        AppState {
+        AppState(Arc::new(SharedState {
             store,
             openapi: Arc::new(crate::http::openapi_document(&settings)),
             settings: Arc::new(settings),
@@ -92,6 +105,6 @@ impl AppState {
             }),
             lifecycle: Arc::new(Lifecycle::default()),
             metrics: Metrics::new(),
-        }
+        }))
     }
 }

@@ -42,14 +42,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
-        // Two groups of reads in flight per shared connection: one served
-        // while the next is pipelined behind it. Without shared
-        // connections, one per pooled connection.
-        let groups = Groups::new(if shared.is_empty() {
-            pool.status().max_size
-        } else {
-            2 * shared.pool().status().max_size
-        });
+        let groups = Groups::new();
         PgStore {
             pool,
             shared: Arc::new(shared),

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::input::NewTodo;
-use crate::todo::Todo;
+use crate::todo::{Todo, todos_json};
 use crate::validation::{FieldError, Loc};
 
 /// The header that carries the key.
@@ -93,12 +93,11 @@ pub enum Created {
 impl Created {
     /// The response body, exactly as stored for replays.
     pub fn body(&self) -> String {
-        let json = match self {
-            Created::One(todo) => serde_json::to_string(todo),
-            Created::Many(todos) => serde_json::to_string(todos),
-        };
-        // A todo is plain data: serialising it cannot fail.
-        json.unwrap_or_default()
+        match self {
+            // A todo is plain data: serialising it cannot fail.
+            Created::One(todo) => serde_json::to_string(todo).unwrap_or_default(),
+            Created::Many(todos) => String::from_utf8(todos_json(todos)).unwrap_or_default(),
+        }
     }
 }
 

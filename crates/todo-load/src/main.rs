@@ -94,6 +94,9 @@ enum Command {
         /// Todos that must exist for reads and updates (created if fewer).
         #[arg(long, default_value_t = 1000)]
         seed: u64,
+        /// The listing the `list` workload asks for (path and query).
+        #[arg(long, default_value = LIST_PATH)]
+        list_path: String,
         /// Also write every figure to this JSON file.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -181,8 +184,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             duration,
             rate,
             seed,
+            list_path,
             json,
         } => {
+            anyhow::ensure!(
+                list_path.starts_with("/api/todo"),
+                "--list-path must be a path of the listing, /api/todo?…"
+            );
             let target = Target::parse(&url)?;
             anyhow::ensure!(duration > 0.0, "--duration must be positive");
             anyhow::ensure!(rate.is_none_or(|r| r > 0.0), "--rate must be positive");
@@ -195,7 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 duration: Duration::from_secs_f64(duration),
                 rate,
                 ids,
-                list_path: LIST_PATH.to_owned(),
+                list_path,
                 progress: true,
                 server_pid: None,
             };

@@ -10,7 +10,7 @@ use serde_json::json;
 use todo_core::{
     Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, ListQuery, Loc,
     NewTodo, StoreError, Todo, TodoPatch, ValidationErrors, delete_filter_from_params,
-    identified_patches_from_json, new_todos_from_json,
+    identified_patches_from_json, new_todos_from_json, todos_json,
 };
 
 use super::access::Principal;
@@ -170,10 +170,10 @@ fn add_todo_headers(headers: &mut HeaderMap, id: i64, etag: &str) {
 }
 
 /// JSON text already serialised, as a response body.
-fn json_body(text: String) -> impl IntoResponse {
+fn json_body(body: impl IntoResponse) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        text,
+        body,
     )
 }
 
@@ -203,7 +203,7 @@ pub async fn list_todos(
     let limit = query.limit as usize;
     let more = todos.len() > limit;
     todos.truncate(limit);
-    let mut response = Json(&todos).into_response();
+    let mut response = json_body(todos_json(&todos)).into_response();
     if let (true, Some(last)) = (more, todos.last()) {
         let target = format!(
             "{}?{}",
@@ -354,7 +354,7 @@ pub async fn update_todos(
             StoreError::NotFound(id) => ApiError::BulkTodoNotFound(id),
             other => other.into(),
         })?;
-    Ok(Json(todos).into_response())
+    Ok(json_body(todos_json(&todos)).into_response())
 }
 
 /// `DELETE /api/todo?FILTERS`

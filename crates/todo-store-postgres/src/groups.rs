@@ -11,7 +11,7 @@ use tokio_postgres::types::Type;
 use crate::batch::{Batched, GroupQueue, for_each};
 use crate::error::from_pg;
 use crate::params::{UpdateManyParams, VersionCheck};
-use crate::row::todos_from_rows;
+use crate::row::{ids_from_rows, todos_from_rows};
 use crate::sql::{EXISTING, UPDATE_MANY};
 use crate::store::PgStore;
 
@@ -174,10 +174,6 @@ async fn update_together(
         .statement_mode()
         .query(&client, EXISTING, &[(&unchanged, Type::INT8_ARRAY)])
         .await
-        .map_err(from_pg)?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()
         .map_err(from_pg)?;
-    Ok((updated, existing))
+    Ok((updated, ids_from_rows(&existing)?))
 }

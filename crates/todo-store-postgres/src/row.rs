@@ -1,5 +1,7 @@
 //! Reading a row of [`todo_store_sql::TODO_COLUMNS`] into a [`Todo`].
 
+use std::collections::HashSet;
+
 use todo_core::{StoreError, Todo};
 use tokio_postgres::Row;
 
@@ -18,6 +20,14 @@ pub(crate) fn todo_from_row(row: &Row) -> Result<Todo, StoreError> {
         updated_at: row.try_get(7).map_err(from_pg)?,
         version: row.try_get(8).map_err(from_pg)?,
     })
+}
+
+/// The ids of rows whose first column is a todo's id.
+pub(crate) fn ids_from_rows(rows: &[Row]) -> Result<HashSet<i64>, StoreError> {
+    rows.iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(from_pg)
 }
 
 pub(crate) fn todos_from_rows(rows: &[Row]) -> Result<Vec<Todo>, StoreError> {

@@ -4,9 +4,6 @@
 //! the shared, pipelined connections (`shared.rs`), updates and deletes to
 //! exclusive ones, in autocommit; the bulk update and keyed creates are one
 //! transaction each (`idempotency.rs`).
-
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -24,7 +21,7 @@ use crate::groups::{Creates, GroupedUpdate, Groups, Reads, Updates};
 use crate::params::InsertManyParams;
 use crate::params::{UpdateParams, VersionCheck, as_typed, bind};
 use crate::pipeline::try_join_all;
-use crate::row::{todo_from_row, todos_from_rows};
+use crate::row::{ids_from_rows, todo_from_row, todos_from_rows};
 use crate::shared::{SharedConnections, Standalone};
 use crate::sql::{DELETE, EXISTS, INSERT_MANY, LOCK_MANY, PING, SELECT_MANY, UPDATE};
 use crate::statements::StatementMode;
@@ -243,15 +240,13 @@ impl TodoStore for PgStore {
             transaction.prepare_cached(&UPDATE).await.map_err(from_pg)?;
         }
         let ids: Vec<i64> = patches.iter().map(|patch| patch.id).collect();
-        let locked: HashSet<i64> = self
-            .statements
-            .query_in(&transaction, LOCK_MANY, &[(&ids, Type::INT8_ARRAY)])
-            .await
-            .map_err(from_pg)?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()
-            .map_err(from_pg)?;
+        let locked = ids_from_rows(
+            &self
+                .statements
+                .query_in(&transaction, LOCK_MANY, &[(&ids, Type::INT8_ARRAY)])
+                .await
+                .map_err(from_pg)?,
+        )?;
         if let Some(missing) = ids.iter().find(|id| !locked.contains(id)) {
             // Dropping the transaction rolls it back; nothing was changed.
             return Err(StoreError::NotFound(*missing));

@@ -4,6 +4,7 @@
 //! the shared, pipelined connections (`shared.rs`), updates and deletes to
 //! exclusive ones, in autocommit; the bulk update and keyed creates are one
 //! transaction each (`idempotency.rs`).
+
 use async_trait::async_trait;
 use std::sync::Arc;
 

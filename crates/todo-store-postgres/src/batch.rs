@@ -150,7 +150,8 @@ pub(crate) fn for_each<T>(count: usize, error: &StoreError) -> Vec<Result<T, Sto
     (0..count).map(|_| Err(same_error(error))).collect()
 }
 
-fn same_error(error: &StoreError) -> StoreError {
+/// `error` again, for one more caller.
+pub(crate) fn same_error(error: &StoreError) -> StoreError {
     match error {
         StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),
         other => StoreError::Internal(other.to_string().into()),

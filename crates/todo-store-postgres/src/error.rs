@@ -17,6 +17,15 @@ const UNAVAILABLE_STATES: [SqlState; 4] = [
     SqlState::TOO_MANY_CONNECTIONS,
 ];
 
+/// Whether a statement lost a conflict with another transaction (a
+/// deadlock, a serialization failure): it was rolled back whole, and run
+/// again it may well succeed.
+pub(crate) fn is_conflict(error: &tokio_postgres::Error) -> bool {
+    error.code().is_some_and(|state| {
+        *state == SqlState::T_R_DEADLOCK_DETECTED || *state == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
 /// Maps a failure to get a connection from the pool.
 pub(crate) fn from_pool(error: PoolError) -> StoreError {
     match error {
@@ -94,5 +103,49 @@ mod tests {
     fn a_closed_pool_is_unavailable() {
         let error = from_pool(PoolError::Closed);
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+
+    #[cfg(feature = "testing")]
+    async fn session(url: &str) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connected");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// What makes a group of updates retry its updates one by one.
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn a_deadlock_is_a_conflict_and_a_bad_statement_is_not() {
+        let cluster = crate::testing::TestCluster::shared().await;
+        let url = cluster.empty_database_url().await;
+        let (first, second) = (session(&url).await, session(&url).await);
+        first
+            .batch_execute("create table t (id int primary key); insert into t values (1), (2)")
+            .await
+            .expect("table made");
+        first
+            .batch_execute("begin; update t set id = id where id = 1")
+            .await
+            .expect("first row locked");
+        second
+            .batch_execute("begin; update t set id = id where id = 2")
+            .await
+            .expect("second row locked");
+        let (one, other) = tokio::join!(
+            first.batch_execute("update t set id = id where id = 2"),
+            second.batch_execute("update t set id = id where id = 1"),
+        );
+        let victim = one
+            .err()
+            .or(other.err())
+            .expect("the server chose a victim");
+        assert!(is_conflict(&victim), "{victim:?}");
+        let bad = second
+            .batch_execute("rollback; select no_such_column from t")
+            .await
+            .expect_err("refused");
+        assert!(!is_conflict(&bad), "{bad:?}");
     }
 }

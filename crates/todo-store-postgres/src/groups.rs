@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use todo_core::{NewTodo, StoreError, Todo, TodoPatch};
 use tokio_postgres::types::Type;
 
-use crate::batch::{Batched, GroupQueue, for_each};
-use crate::error::from_pg;
+use crate::batch::{Batched, GroupQueue, for_each, same_error};
+use crate::error::{from_pg, is_conflict};
 use crate::params::{UpdateManyParams, VersionCheck};
 use crate::row::{ids_from_rows, todos_from_rows};
 use crate::sql::{EXISTING, UPDATE_MANY};
@@ -117,17 +117,19 @@ impl Batched for Updates {
         match update_together(store, &updates).await {
             Ok((mut updated, existing)) => updates
                 .iter()
-                .map(|update| match updated.remove(&update.id) {
-                    Some(todo) => Ok(todo),
-                    None if existing.contains(&update.id) => Err(StoreError::PreconditionFailed),
-                    None => Err(StoreError::NotFound(update.id)),
+                .map(|update| match (updated.remove(&update.id), &existing) {
+                    (Some(todo), _) => Ok(todo),
+                    (None, Ok(existing)) if existing.contains(&update.id) => {
+                        Err(StoreError::PreconditionFailed)
+                    }
+                    (None, Ok(_)) => Err(StoreError::NotFound(update.id)),
+                    (None, Err(error)) => Err(same_error(error)),
                 })
                 .collect(),
-            Err(error @ StoreError::Unavailable(_)) => for_each(updates.len(), &error),
-            // The statement was rejected as a whole (a deadlock with another
-            // instance's writes, say) and so changed nothing: each update
-            // gets its own statement, and its own answer.
-            Err(_) => {
+            // The statement lost a conflict (a deadlock with another
+            // instance's writes, say) and was rolled back whole: each update
+            // gets a statement of its own, and its own answer, at once.
+            Err(GroupFailure::Conflict) => {
                 let mut answers = Vec::with_capacity(updates.len());
                 for update in updates {
                     let check = VersionCheck::exactly(update.expected_version);
@@ -135,16 +137,33 @@ impl Batched for Updates {
                 }
                 answers
             }
+            // Anything else (the database gone, a statement timeout) would
+            // fail the updates one by one too, each after its own wait.
+            Err(GroupFailure::Store(error)) => for_each(updates.len(), &error),
         }
     }
 }
 
+/// Why a group of updates failed.
+enum GroupFailure {
+    /// Its statement lost a conflict with another transaction.
+    Conflict,
+    Store(StoreError),
+}
+
+impl From<StoreError> for GroupFailure {
+    fn from(error: StoreError) -> Self {
+        GroupFailure::Store(error)
+    }
+}
+
 /// The updated todos by id, and which of the todos left unchanged because
-/// of their version exist.
+/// of their version exist. The update has committed when the existence
+/// check runs, so a failure of the check is only the unchanged todos'.
 async fn update_together(
     store: &PgStore,
     updates: &[GroupedUpdate],
-) -> Result<(HashMap<i64, Todo>, HashSet<i64>), StoreError> {
+) -> Result<(HashMap<i64, Todo>, Result<HashSet<i64>, StoreError>), GroupFailure> {
     let params = UpdateManyParams::new(
         updates
             .iter()
@@ -157,7 +176,10 @@ async fn update_together(
         .statement_mode()
         .query(&client, &UPDATE_MANY, &params.as_typed())
         .await
-        .map_err(from_pg)?;
+        .map_err(|error| match is_conflict(&error) {
+            true => GroupFailure::Conflict,
+            false => GroupFailure::Store(from_pg(error)),
+        })?;
     let updated: HashMap<i64, Todo> = todos_from_rows(&rows)?
         .into_iter()
         .map(|todo| (todo.id, todo))
@@ -168,12 +190,13 @@ async fn update_together(
         .map(|update| update.id)
         .collect();
     if unchanged.is_empty() {
-        return Ok((updated, HashSet::new()));
+        return Ok((updated, Ok(HashSet::new())));
     }
     let existing = store
         .statement_mode()
         .query(&client, EXISTING, &[(&unchanged, Type::INT8_ARRAY)])
         .await
-        .map_err(from_pg)?;
-    Ok((updated, ids_from_rows(&existing)?))
+        .map_err(from_pg)
+        .and_then(|rows| ids_from_rows(&rows));
+    Ok((updated, existing))
 }

@@ -19,8 +19,7 @@ use tokio_postgres::types::Type;
 
 use crate::error::{from_pg, from_pool};
 use crate::groups::{Creates, GroupedUpdate, Groups, Reads, Updates};
-use crate::params::InsertManyParams;
-use crate::params::{UpdateParams, VersionCheck, as_typed, bind};
+use crate::params::{InsertManyParams, UpdateParams, VersionCheck, as_typed, bind};
 use crate::pipeline::try_join_all;
 use crate::row::{ids_from_rows, todo_from_row, todos_from_rows};
 use crate::shared::{SharedConnections, Standalone};
@@ -40,11 +39,10 @@ pub struct PgStore {
 
 impl PgStore {
     pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
-        let groups = Groups::new();
         PgStore {
             pool,
             shared: Arc::new(shared),
-            groups: Arc::new(groups),
+            groups: Arc::new(Groups::new()),
             statements,
         }
     }

@@ -6,20 +6,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome};
-use crate::input::NewTodo;
 use crate::listing::ListQuery;
 use crate::store::{StoreError, TodoStore};
-use crate::todo::{Priority, Title, now};
-
-fn new_todo(title: &str) -> NewTodo {
-    NewTodo {
-        title: Title::parse(title.to_owned()).unwrap(),
-        description: None,
-        priority: Priority::default(),
-        due_date: None,
-        completed: false,
-    }
-}
+use crate::testing::seed::new_todo;
+use crate::todo::now;
 
 fn key(scope: &str, key: &str, title: &str) -> IdempotencyKey {
     IdempotencyKey::new(

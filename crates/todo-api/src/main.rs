@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), &config);
     let ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
     let purge = maintenance::spawn_key_purge(store.clone(), ttl);
+    let metrics_fold = maintenance::spawn_metrics_fold(state.metrics.clone());
     let lifecycle = state.lifecycle.clone();
     let drain = Duration::from_millis(config.shutdown_drain_ms);
     let shutdown = async move {
@@ -65,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     };
     server::serve(listener, router(state), limits, shutdown).await;
     purge.abort();
+    metrics_fold.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

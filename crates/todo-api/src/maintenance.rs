@@ -1,13 +1,20 @@
 //! Background upkeep: removing expired idempotency keys, in small batches
-//! (see the stores), so requests are never stalled by it.
+//! (see the stores), so requests are never stalled by it; folding recorded
+//! latencies into the metrics' histograms.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use todo_core::TodoStore;
 
+use crate::metrics::Metrics;
+
 /// How often expired keys are looked for.
 const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// How often recorded latencies are folded into their histograms: at
+/// tens of thousands of requests a second, a few megabytes of samples.
+const METRICS_FOLD_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Purges keys older than `ttl` now and then every [`PURGE_INTERVAL`],
 /// until the returned task is aborted.
@@ -28,6 +35,20 @@ pub fn spawn_key_purge(store: Arc<dyn TodoStore>, ttl: Duration) -> tokio::task:
                     tracing::warn!(%error, "cannot purge expired idempotency keys; will retry")
                 }
             }
+        }
+    })
+}
+
+/// Folds the latencies recorded into `metrics` every
+/// [`METRICS_FOLD_INTERVAL`], until the returned task is aborted, so that a
+/// service nobody scrapes does not keep every sample.
+pub fn spawn_metrics_fold(metrics: Metrics) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(METRICS_FOLD_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            metrics.fold_samples();
         }
     })
 }

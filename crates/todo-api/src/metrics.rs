@@ -145,6 +145,14 @@ impl Metrics {
         self.record(|| metrics::counter!(BULK_ROWS_CREATED).increment(rows as u64));
     }
 
+    /// Folds the latencies recorded since the last call into their
+    /// histograms. The recorder keeps every sample until then, so without
+    /// this (or a scrape, which does the same) its memory would grow with
+    /// every request.
+    pub fn fold_samples(&self) {
+        self.recorder.handle().run_upkeep();
+    }
+
     /// The registry in the Prometheus text format, with the pool figures
     /// read just now (they are a reading, not a count, so they are taken
     /// at scrape time rather than kept up to date).

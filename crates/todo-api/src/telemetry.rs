@@ -2,10 +2,13 @@
 //! lines or JSON lines (`LOG_FORMAT`). The per-request line is written by
 //! the HTTP layer (`http/logging.rs`).
 
-use std::io::{BufWriter, IsTerminal};
+mod log_output;
 
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
+
+pub use log_output::LogFlusher;
 
 use crate::config::LogFormat;
 
@@ -13,17 +16,13 @@ use crate::config::LogFormat;
 const DEFAULT_FILTER: &str = "info";
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
-/// Lines are written by a thread of their own, several per system call
-/// when they come fast, so a request never waits on standard error; the
-/// returned guard writes what is left when it is dropped, at exit.
-pub fn init(format: LogFormat) -> WorkerGuard {
+/// Lines are written in batches by a thread of their own (`log_output`),
+/// so a request never waits on standard error; the returned flusher writes
+/// what is left when it is dropped, at exit.
+pub fn init(format: LogFormat) -> LogFlusher {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    // Not lossy: under a flood of lines, requests wait rather than lines
-    // being dropped.
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(BufWriter::new(std::io::stderr()));
+    let (writer, flusher) = log_output::batched(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Colours only for a person at a terminal, never in a log file.
@@ -41,5 +40,5 @@ pub fn init(format: LogFormat) -> WorkerGuard {
             .with_span_list(false)
             .init(),
     }
-    guard
+    flusher
 }

@@ -5,11 +5,12 @@
 //! The registry is not the process-wide `metrics` recorder: each router
 //! (each test, in the test suite) counts on its own, so figures never mix.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use metrics::{Recorder, Unit};
+use metrics::{Counter, Gauge, Histogram, Recorder, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 use todo_core::PoolStatus;
 
@@ -37,6 +38,10 @@ pub const BUILD_INFO: &str = "todo_build_info";
 /// that scanners probing random paths cannot create endless series.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// The `method` label of a method outside HTTP's standard ones, for the
+/// same reason.
+const OTHER_METHOD: &str = "OTHER";
+
 /// Upper bounds of the latency histogram's buckets, in seconds: fine below
 /// 10 ms, where a healthy service answers, coarse up to the timeouts.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -47,6 +52,26 @@ const LATENCY_BUCKETS: [f64; 14] = [
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
+    in_flight: Gauge,
+    answered: Arc<AnsweredSeries>,
+}
+
+/// The request counter and latency histogram of each method, route and
+/// status seen so far, registered once: recording through the handles
+/// then costs an atomic add, where a lookup in the registry by labels
+/// cost every request several allocations and hashes.
+#[derive(Default)]
+struct AnsweredSeries {
+    by_route: RwLock<HashMap<String, Vec<Answered>>>,
+}
+
+/// The series of one method and status of a route.
+#[derive(Clone)]
+struct Answered {
+    method: &'static str,
+    status: StatusCode,
+    count: Counter,
+    duration: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -72,8 +97,12 @@ impl Metrics {
             // Only fails for an empty bucket list, which this is not.
             .expect("latency buckets are not empty")
             .build_recorder();
+        let in_flight =
+            metrics::with_local_recorder(&recorder, || metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT));
         let metrics = Metrics {
             recorder: Arc::new(recorder),
+            in_flight,
+            answered: Arc::default(),
         };
         metrics.describe();
         metrics.record(|| {
@@ -110,10 +139,8 @@ impl Metrics {
     /// Counts a request as in flight until the returned guard is dropped,
     /// which also covers requests whose client went away mid-answer.
     pub fn in_flight(&self) -> InFlight {
-        self.record(|| metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT).increment(1.0));
-        InFlight {
-            metrics: self.clone(),
-        }
+        self.in_flight.increment(1.0);
+        InFlight(self.in_flight.clone())
     }
 
     /// Records an answered request; `shed` when it was a 503 for lack of
@@ -126,18 +153,63 @@ impl Metrics {
         latency: Duration,
         shed: bool,
     ) {
+        let method = method_label(method);
+        let recorded = {
+            let by_route = self
+                .answered
+                .by_route
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            by_route
+                .get(route)
+                .and_then(|series| series.iter().find(|s| s.is(method, status)))
+                .map(|series| series.record(latency))
+                .is_some()
+        };
+        if !recorded {
+            self.register_answered(method, route, status)
+                .record(latency);
+        }
+        if shed {
+            // Rare, so looked up in the registry each time.
+            self.record(|| {
+                metrics::counter!(HTTP_REQUESTS_SHED, "method" => method, "route" => route.to_owned())
+                    .increment(1);
+            });
+        }
+    }
+
+    /// The series of a method, route and status seen for the first time.
+    fn register_answered(&self, method: &'static str, route: &str, status: StatusCode) -> Answered {
         let labels = [
-            ("method", method.as_str().to_owned()),
+            ("method", method.to_owned()),
             ("route", route.to_owned()),
             ("status", status.as_u16().to_string()),
         ];
-        self.record(|| {
-            metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
-            metrics::histogram!(HTTP_REQUEST_DURATION, &labels).record(latency.as_secs_f64());
-            if shed {
-                metrics::counter!(HTTP_REQUESTS_SHED, &labels[..2]).increment(1);
-            }
+        let (count, duration) = self.record(|| {
+            (
+                metrics::counter!(HTTP_REQUESTS, &labels),
+                metrics::histogram!(HTTP_REQUEST_DURATION, &labels),
+            )
         });
+        let mut by_route = self
+            .answered
+            .by_route
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let series = by_route.entry(route.to_owned()).or_default();
+        let answered = Answered {
+            method,
+            status,
+            count,
+            duration,
+        };
+        // Another request may have registered it meanwhile; the handles
+        // are the registry's either way, so keeping one copy is enough.
+        if !series.iter().any(|s| s.is(method, status)) {
+            series.push(answered.clone());
+        }
+        answered
     }
 
     /// Counts todos created by one bulk request.
@@ -167,16 +239,45 @@ impl Metrics {
     }
 }
 
+impl Answered {
+    fn is(&self, method: &str, status: StatusCode) -> bool {
+        self.status == status && self.method == method
+    }
+
+    fn record(&self, latency: Duration) {
+        self.count.increment(1);
+        self.duration.record(latency.as_secs_f64());
+    }
+}
+
+/// The `method` label of `method`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => OTHER_METHOD,
+    }
+}
+
 /// A request in flight; dropping it ends that.
-#[derive(Debug)]
-pub struct InFlight {
-    metrics: Metrics,
+pub struct InFlight(Gauge);
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InFlight")
+    }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.metrics
-            .record(|| metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT).decrement(1.0));
+        self.0.decrement(1.0);
     }
 }
 
@@ -222,5 +323,33 @@ mod tests {
             )),
             "{text}"
         );
+    }
+
+    #[test]
+    fn each_answer_is_counted_in_its_own_series_and_odd_methods_share_one() {
+        let metrics = Metrics::new();
+        let answer = |method: &Method, status| {
+            metrics.request_finished(method, "/api/todo", status, Duration::from_millis(1), false)
+        };
+        answer(&Method::POST, StatusCode::CREATED);
+        answer(&Method::POST, StatusCode::CREATED);
+        answer(&Method::POST, StatusCode::UNPROCESSABLE_ENTITY);
+        answer(
+            &Method::from_bytes(b"BREW").unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        );
+        answer(
+            &Method::from_bytes(b"WHEN").unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        );
+        let text = metrics.render(PoolStatus::default());
+        for line in [
+            "http_requests_total{method=\"POST\",route=\"/api/todo\",status=\"201\"} 2",
+            "http_requests_total{method=\"POST\",route=\"/api/todo\",status=\"422\"} 1",
+            "http_requests_total{method=\"OTHER\",route=\"/api/todo\",status=\"405\"} 2",
+            "http_request_duration_seconds_count{method=\"POST\",route=\"/api/todo\",status=\"201\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+        }
     }
 }

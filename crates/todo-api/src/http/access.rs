@@ -4,15 +4,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use todo_core::scope_of_token;
-
-use super::error::ApiError;
 
 /// Who sent a request, as far as idempotency keys are concerned.
 #[derive(Debug, Clone, Default)]
@@ -64,30 +60,19 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Admits a request with a valid token (or any request when access is
-/// open), recording its [`Principal`] for the handlers.
-pub async fn require_token(
-    State(tokens): State<AccessTokens>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let principal = if tokens.is_open() {
-        Some(Principal::default())
-    } else {
-        request
-            .headers()
+impl AccessTokens {
+    /// Who sent a request with `headers`: anyone when access is open, else
+    /// the holder of a valid token; `None` for a request to refuse.
+    pub fn principal(&self, headers: &HeaderMap) -> Option<Principal> {
+        if self.is_open() {
+            return Some(Principal::default());
+        }
+        headers
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(bearer_token)
-            .and_then(|token| tokens.scope_of(token))
+            .and_then(|token| self.scope_of(token))
             .map(|scope| Principal { scope })
-    };
-    match principal {
-        Some(principal) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
-        }
-        None => ApiError::Unauthorized.into_response(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
@@ -73,43 +73,47 @@ impl Drop for QueuedGuard<'_> {
     }
 }
 
-/// The admission middleware.
-pub async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Response {
-    let inner = &admission.0;
-    let deadline = Instant::now() + inner.timeout;
-    let target_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |target| target.as_str().len());
-    if target_len > inner.max_uri_bytes {
-        return ApiError::UriTooLong.into_response();
-    }
-    let _slot = match inner.slots.try_acquire() {
-        Ok(slot) => slot,
-        Err(_) => {
-            if inner.queued.fetch_add(1, Ordering::Relaxed) >= inner.max_queued {
-                inner.queued.fetch_sub(1, Ordering::Relaxed);
-                tracing::warn!("request queue full; shedding");
-                return ApiError::Overloaded.into_response();
-            }
-            let _queued = QueuedGuard(&inner.queued);
-            match tokio::time::timeout_at(deadline, inner.slots.acquire()).await {
-                Ok(Ok(slot)) => slot,
-                _ => {
-                    tracing::warn!("no request slot freed up in time; shedding");
+impl Admission {
+    /// Runs `request` once it has a slot. Answers 503 instead when too many
+    /// requests wait already, when no slot frees up in time or when the
+    /// answer takes longer than the request timeout (414 for a URI too long).
+    pub async fn admit(&self, request: Request, next: Next) -> Response {
+        let inner = &self.0;
+        let deadline = Instant::now() + inner.timeout;
+        let target_len = request
+            .uri()
+            .path_and_query()
+            .map_or(0, |target| target.as_str().len());
+        if target_len > inner.max_uri_bytes {
+            return ApiError::UriTooLong.into_response();
+        }
+        let _slot = match inner.slots.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if inner.queued.fetch_add(1, Ordering::Relaxed) >= inner.max_queued {
+                    inner.queued.fetch_sub(1, Ordering::Relaxed);
+                    tracing::warn!("request queue full; shedding");
                     return ApiError::Overloaded.into_response();
                 }
+                let _queued = QueuedGuard(&inner.queued);
+                match tokio::time::timeout_at(deadline, inner.slots.acquire()).await {
+                    Ok(Ok(slot)) => slot,
+                    _ => {
+                        tracing::warn!("no request slot freed up in time; shedding");
+                        return ApiError::Overloaded.into_response();
+                    }
+                }
             }
-        }
-    };
-    match tokio::time::timeout_at(deadline, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(
-                timeout_ms = inner.timeout.as_millis() as u64,
-                "request timed out"
-            );
-            ApiError::TimedOut.into_response()
+        };
+        match tokio::time::timeout_at(deadline, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = inner.timeout.as_millis() as u64,
+                    "request timed out"
+                );
+                ApiError::TimedOut.into_response()
+            }
         }
     }
 }

@@ -1,16 +1,10 @@
-//! `GET /metrics`, and the middleware that feeds the request metrics of
-//! [`crate::metrics`] from every request.
+//! `GET /metrics`; the request metrics are fed by `observe.rs`.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::Shed;
-use crate::metrics::UNMATCHED_ROUTE;
 use crate::state::AppState;
 
 /// The content type of the Prometheus text exposition format.
@@ -36,23 +30,4 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
-}
-
-/// Counts and times every request by method, route template and status.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
-    let in_flight = state.metrics.in_flight();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let shed = response.extensions().get::<Shed>().is_some();
-    state
-        .metrics
-        .request_finished(&method, &route, response.status(), started.elapsed(), shed);
-    drop(in_flight);
-    response
 }

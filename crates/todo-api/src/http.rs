@@ -2,6 +2,7 @@
 
 mod access;
 mod admission;
+mod compression;
 mod conditional;
 mod docs;
 mod error;
@@ -26,7 +27,6 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(observe::ObserveLayer::new(state.metrics.clone()))
-        .layer(CompressionLayer::new());
+        .layer(compression::CompressWhenAccepted);
     if let Some(cors) = cors_layer(&state.settings.cors_origins) {
         router = router.layer(cors);
     }

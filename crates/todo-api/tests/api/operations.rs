@@ -316,6 +316,24 @@ async fn large_listings_are_compressed_as_the_client_accepts() {
     }
 }
 
+#[tokio::test]
+async fn a_single_todo_goes_uncompressed_it_would_gain_too_little() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let created = app.post("/api/todo", json!({"title": "small"})).await;
+    let id = created.json()["id"].as_i64().unwrap();
+    let response = app
+        .request(
+            Method::GET,
+            &format!("/api/todo/{id}"),
+            None,
+            &[("accept-encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header("content-encoding"), None);
+    assert_eq!(response.json()["title"], "small");
+}
+
 /// The pool figures once the last request's connection is back: a
 /// worker may count it as in use for a moment after the answer has gone.
 async fn settled_pool(app: &TestApp) -> Value {

@@ -26,6 +26,7 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::OpenApi as _;
@@ -52,10 +53,17 @@ pub fn router(state: AppState) -> Router {
         .merge(todos)
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::route_not_found)
-        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(observe::ObserveLayer::new(state.metrics.clone()))
-        .layer(compression::CompressWhenAccepted);
+        // One stack, added at once: the router boxes what each of its
+        // `layer` calls makes, and every box costs each request a clone
+        // of the service and a move of the request. Outermost first.
+        .layer(
+            ServiceBuilder::new()
+                .layer(compression::CompressWhenAccepted)
+                .map_response(IntoResponse::into_response)
+                .layer(observe::ObserveLayer::new(state.metrics.clone()))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(DefaultBodyLimit::max(state.settings.max_body_bytes)),
+        );
     if let Some(cors) = cors_layer(&state.settings.cors_origins) {
         router = router.layer(cors);
     }

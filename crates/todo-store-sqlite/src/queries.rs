@@ -80,10 +80,13 @@ where id = :id
 
 /// Where one operation's writes go: its own transaction, or, when the
 /// writer runs it in a group commit, a savepoint of the group's transaction,
-/// so that a failing operation still undoes exactly its own writes.
+/// so that a failing operation still undoes exactly its own writes; or, for
+/// an operation of one statement in a group, the group's transaction as it
+/// is: a statement that fails undoes its own writes.
 pub(crate) enum WriteScope<'c> {
     Own(Transaction<'c>),
     Grouped(Savepoint<'c>),
+    Statement(&'c Connection),
 }
 
 impl Deref for WriteScope<'_> {
@@ -93,6 +96,7 @@ impl Deref for WriteScope<'_> {
         match self {
             WriteScope::Own(transaction) => transaction,
             WriteScope::Grouped(savepoint) => savepoint,
+            WriteScope::Statement(connection) => connection,
         }
     }
 }
@@ -104,6 +108,7 @@ impl WriteScope<'_> {
         match self {
             WriteScope::Own(transaction) => transaction.commit(),
             WriteScope::Grouped(savepoint) => savepoint.commit(),
+            WriteScope::Statement(_) => Ok(()),
         }
     }
 }
@@ -122,8 +127,19 @@ pub(crate) fn write_transaction(connection: &mut Connection) -> rusqlite::Result
     }
 }
 
+/// Opens the scope of an operation that writes with a single statement
+/// (any others only read): in a group, it saves a savepoint's two
+/// statements and its copies of the pages the statement changes.
+pub(crate) fn statement_scope(connection: &mut Connection) -> rusqlite::Result<WriteScope<'_>> {
+    if connection.is_autocommit() {
+        write_transaction(connection)
+    } else {
+        Ok(WriteScope::Statement(connection))
+    }
+}
+
 pub(crate) fn create(connection: &mut Connection, todo: NewTodo) -> Outcome<Todo> {
-    let transaction = write_transaction(connection)?;
+    let transaction = statement_scope(connection)?;
     let created = insert(&mut transaction.prepare_cached(&INSERT)?, todo, now())?;
     transaction.commit()?;
     Ok(created)
@@ -190,7 +206,7 @@ pub(crate) fn update(
     patch: TodoPatch,
     expected: Option<&Expected>,
 ) -> Outcome<Todo> {
-    let transaction = write_transaction(connection)?;
+    let transaction = statement_scope(connection)?;
     // The check and the write are atomic: this transaction holds the write
     // lock, and this thread is the only writer.
     check_version(&transaction, id, expected)?;
@@ -243,7 +259,7 @@ pub(crate) fn delete(
     id: i64,
     expected: Option<&Expected>,
 ) -> Outcome<()> {
-    let transaction = write_transaction(connection)?;
+    let transaction = statement_scope(connection)?;
     check_version(&transaction, id, expected)?;
     transaction
         .prepare_cached(DELETE)?
@@ -271,7 +287,7 @@ fn check_version(connection: &Connection, id: i64, expected: Option<&Expected>) 
 
 pub(crate) fn delete_matching(connection: &mut Connection, filter: &TodoFilter) -> Outcome<u64> {
     let statement = delete_matching_statement(filter, Dialect::Sqlite);
-    let transaction = write_transaction(connection)?;
+    let transaction = statement_scope(connection)?;
     let deleted = transaction
         .prepare_cached(&statement.sql)?
         .execute(params_from_iter(statement.params.iter().map(sql_value)))?;

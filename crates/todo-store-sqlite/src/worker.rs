@@ -137,10 +137,26 @@ fn run_group(jobs: Vec<Job>, connection: &mut Connection, in_use: &AtomicUsize) 
         }
         return;
     }
-    let replies: Vec<Reply> = jobs
-        .into_iter()
-        .map(|job| job.run(connection, in_use))
-        .collect();
+    let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        replies.push(job.run(connection, in_use));
+        if connection.is_autocommit() {
+            // SQLite ended the group's transaction itself, as it may on an
+            // I/O error or a full disk: the writes of the jobs run so far are
+            // undone, and their callers must hear so. The rest run each in a
+            // transaction of its own.
+            tracing::warn!("SQLite rolled back a group commit; running the rest one by one");
+            let undone = StoreError::Unavailable("the database rolled the write back".into());
+            for reply in replies {
+                reply(Err(clone_error(&undone)));
+            }
+            for job in jobs {
+                job.run(connection, in_use)(Ok(()));
+            }
+            return;
+        }
+    }
     let committed = connection.execute_batch("commit").map_err(|error| {
         let _ = connection.execute_batch("rollback");
         StoreError::from(Failure::Sqlite(error))
@@ -295,14 +311,88 @@ mod tests {
         ));
         assert!(matches!(third_answer.try_recv(), Ok(Ok(3))));
         assert!(connection.is_autocommit(), "the group's transaction ended");
-        let stored: Vec<i64> = connection
+        assert_eq!(stored(&connection), vec![1, 3]);
+    }
+
+    fn stored(connection: &Connection) -> Vec<i64> {
+        connection
             .prepare("select x from t order by x")
             .expect("prepared")
             .query_map([], |row| row.get(0))
             .expect("queried")
             .collect::<Result<_, _>>()
-            .expect("read");
-        assert_eq!(stored, vec![1, 3]);
+            .expect("read")
+    }
+
+    #[test]
+    fn a_failing_statement_without_a_savepoint_undoes_only_its_own_writes() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        connection
+            .execute_batch("create table t (x integer check (x > 0))")
+            .expect("created");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let insert = |value: i64| {
+            move |connection: &mut Connection| -> Result<i64, Failure> {
+                let scope = crate::queries::statement_scope(connection)?;
+                assert!(matches!(scope, crate::queries::WriteScope::Statement(_)));
+                scope.execute("insert into t (x) values (?1)", [value])?;
+                scope.commit()?;
+                Ok(value)
+            }
+        };
+        let (first, _t1, mut first_answer) = job(deadline, insert(1));
+        let (second, _t2, mut second_answer) = job(deadline, insert(-2));
+        let (third, _t3, mut third_answer) = job(deadline, insert(3));
+        run_group(
+            vec![first, second, third],
+            &mut connection,
+            &AtomicUsize::new(0),
+        );
+        assert!(matches!(first_answer.try_recv(), Ok(Ok(1))));
+        assert!(matches!(second_answer.try_recv(), Ok(Err(_))));
+        assert!(matches!(third_answer.try_recv(), Ok(Ok(3))));
+        assert_eq!(stored(&connection), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_group_sqlite_rolled_back_tells_the_undone_and_runs_the_rest_alone() {
+        let mut connection = Connection::open_in_memory().expect("opened");
+        connection
+            .execute_batch("create table t (x integer)")
+            .expect("created");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let insert = |value: i64| {
+            move |connection: &mut Connection| -> Result<i64, Failure> {
+                let scope = crate::queries::statement_scope(connection)?;
+                scope.execute("insert into t (x) values (?1)", [value])?;
+                scope.commit()?;
+                Ok(value)
+            }
+        };
+        // What SQLite does to the transaction on, say, a full disk.
+        let rolled_back = |connection: &mut Connection| -> Result<i64, Failure> {
+            connection.execute_batch("rollback")?;
+            Err(StoreError::Unavailable("disk full".into()).into())
+        };
+        let (first, _t1, mut first_answer) = job(deadline, insert(1));
+        let (second, _t2, mut second_answer) = job(deadline, rolled_back);
+        let (third, _t3, mut third_answer) = job(deadline, insert(3));
+        run_group(
+            vec![first, second, third],
+            &mut connection,
+            &AtomicUsize::new(0),
+        );
+        assert!(matches!(
+            first_answer.try_recv(),
+            Ok(Err(StoreError::Unavailable(_)))
+        ));
+        assert!(matches!(
+            second_answer.try_recv(),
+            Ok(Err(StoreError::Unavailable(reason))) if reason == "disk full"
+        ));
+        assert!(matches!(third_answer.try_recv(), Ok(Ok(3))));
+        assert!(connection.is_autocommit());
+        assert_eq!(stored(&connection), vec![3]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::input::NewTodo;
-use crate::todo::{Todo, todos_json};
+use crate::todo::{Todo, todo_json, todos_json};
 use crate::validation::{FieldError, Loc};
 
 /// The header that carries the key.
@@ -94,8 +94,8 @@ impl Created {
     /// The response body, exactly as stored for replays.
     pub fn body(&self) -> String {
         match self {
-            // A todo is plain data: serialising it cannot fail.
-            Created::One(todo) => serde_json::to_string(todo).unwrap_or_default(),
+            // Written from `str`s with ASCII around them: always UTF-8.
+            Created::One(todo) => String::from_utf8(todo_json(todo)).unwrap_or_default(),
             Created::Many(todos) => String::from_utf8(todos_json(todos)).unwrap_or_default(),
         }
     }

@@ -28,6 +28,6 @@ pub use listing::{
 pub use store::{Expected, PoolStatus, StoreError, TodoStore};
 pub use todo::{
     DESCRIPTION_MAX_CHARS, Description, Priority, TITLE_MAX_CHARS, Timestamp, Title, TitleError,
-    Todo, format_timestamp, now, parse_timestamp, search_key, todos_json,
+    Todo, format_timestamp, now, parse_timestamp, search_key, todo_json, todos_json,
 };
 pub use validation::{FieldError, Loc, LocPart, ValidationErrors};

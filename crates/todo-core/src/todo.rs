@@ -6,6 +6,10 @@ use chrono::{
 };
 use serde::{Serialize, Serializer};
 
+mod json;
+
+pub use json::{todo_json, todos_json};
+
 /// Longest title, in Unicode scalar values.
 pub const TITLE_MAX_CHARS: usize = 200;
 /// Longest description, in Unicode scalar values.
@@ -133,20 +137,6 @@ pub fn format_timestamp(at: &Timestamp) -> String {
         Some(text) => text.to_owned(),
         None => at.to_rfc3339_opts(SecondsFormat::Micros, true),
     }
-}
-
-/// Room for one todo in JSON: the field names and punctuation, three
-/// timestamps, a typical title and description. Too small a guess costs
-/// only a reallocation.
-const TODO_JSON_BYTES: usize = 320;
-
-/// The JSON array of `todos`, in a buffer sized for them at once rather
-/// than grown (and copied) a dozen times for a page of a hundred.
-pub fn todos_json(todos: &[Todo]) -> Vec<u8> {
-    let mut json = Vec::with_capacity(2 + todos.len() * TODO_JSON_BYTES);
-    // A todo is plain data: serialising it into memory cannot fail.
-    let _ = serde_json::to_writer(&mut json, todos);
-    json
 }
 
 /// The length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.

@@ -10,7 +10,7 @@ use serde_json::json;
 use todo_core::{
     Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, ListQuery, Loc,
     NewTodo, StoreError, Todo, TodoPatch, ValidationErrors, delete_filter_from_params,
-    identified_patches_from_json, new_todos_from_json, todos_json,
+    identified_patches_from_json, new_todos_from_json, todo_json, todos_json,
 };
 
 use super::access::Principal;
@@ -384,7 +384,7 @@ fn etag_header(todo: &Todo) -> Result<HeaderValue, ApiError> {
 /// A todo as a JSON response with its `ETag`.
 fn with_etag(todo: Todo) -> Response {
     let etag = etag_header(&todo);
-    let mut response = Json(todo).into_response();
+    let mut response = json_body(todo_json(&todo)).into_response();
     if let Ok(etag) = etag {
         response.headers_mut().insert(ETAG, etag);
     }

@@ -3,7 +3,7 @@
 //! `Link: rel="next"`), each through the API and then with pgbench running
 //! the statement the service issued for that very URL, with the values the
 //! shared SQL builder binds for it (cursor position included). The two
-//! pages are measured in turns, twice each, and keep their best figures.
+//! pages are measured in turns, three times each, and keep their best figures.
 
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +144,7 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
 }
 
 /// How many times each page is measured, API and pgbench alike.
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 3;
 
 /// One measurement of a page.
 #[derive(Debug, Clone)]

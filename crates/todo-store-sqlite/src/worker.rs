@@ -314,6 +314,18 @@ mod tests {
         assert_eq!(stored(&connection), vec![1, 3]);
     }
 
+    /// A job inserting `value` as a single-statement write does.
+    fn insert_in_statement_scope(
+        value: i64,
+    ) -> impl FnOnce(&mut Connection) -> Result<i64, Failure> + Send + 'static {
+        move |connection| {
+            let scope = crate::queries::statement_scope(connection)?;
+            scope.execute("insert into t (x) values (?1)", [value])?;
+            scope.commit()?;
+            Ok(value)
+        }
+    }
+
     fn stored(connection: &Connection) -> Vec<i64> {
         connection
             .prepare("select x from t order by x")
@@ -331,26 +343,26 @@ mod tests {
             .execute_batch("create table t (x integer check (x > 0))")
             .expect("created");
         let deadline = Instant::now() + Duration::from_secs(60);
-        let insert = |value: i64| {
-            move |connection: &mut Connection| -> Result<i64, Failure> {
-                let scope = crate::queries::statement_scope(connection)?;
-                assert!(matches!(scope, crate::queries::WriteScope::Statement(_)));
-                scope.execute("insert into t (x) values (?1)", [value])?;
-                scope.commit()?;
-                Ok(value)
-            }
-        };
+        let insert = insert_in_statement_scope;
         let (first, _t1, mut first_answer) = job(deadline, insert(1));
         let (second, _t2, mut second_answer) = job(deadline, insert(-2));
         let (third, _t3, mut third_answer) = job(deadline, insert(3));
+        let (probe, _t4, mut probe_answer) = job(deadline, |connection: &mut Connection| {
+            let scope = crate::queries::statement_scope(connection)?;
+            Ok(matches!(scope, crate::queries::WriteScope::Statement(_)))
+        });
         run_group(
-            vec![first, second, third],
+            vec![first, second, third, probe],
             &mut connection,
             &AtomicUsize::new(0),
         );
         assert!(matches!(first_answer.try_recv(), Ok(Ok(1))));
         assert!(matches!(second_answer.try_recv(), Ok(Err(_))));
         assert!(matches!(third_answer.try_recv(), Ok(Ok(3))));
+        assert!(
+            matches!(probe_answer.try_recv(), Ok(Ok(true))),
+            "no savepoint in a group"
+        );
         assert_eq!(stored(&connection), vec![1, 3]);
     }
 
@@ -361,14 +373,7 @@ mod tests {
             .execute_batch("create table t (x integer)")
             .expect("created");
         let deadline = Instant::now() + Duration::from_secs(60);
-        let insert = |value: i64| {
-            move |connection: &mut Connection| -> Result<i64, Failure> {
-                let scope = crate::queries::statement_scope(connection)?;
-                scope.execute("insert into t (x) values (?1)", [value])?;
-                scope.commit()?;
-                Ok(value)
-            }
-        };
+        let insert = insert_in_statement_scope;
         // What SQLite does to the transaction on, say, a full disk.
         let rolled_back = |connection: &mut Connection| -> Result<i64, Failure> {
             connection.execute_batch("rollback")?;

@@ -545,38 +545,32 @@ mod tests {
 
     #[test]
     fn a_deep_page_is_judged_against_what_the_database_charges_for_it() {
+        // (API, pgbench) req/s of the first page, then of the deep page.
+        let deep_page_met = |first: (f64, f64), deep: (f64, f64)| {
+            let lists = vec![
+                list("/api/todo?sort=id", 0, first.0, first.1),
+                list("/api/todo?sort=id", 50, deep.0, deep.1),
+            ];
+            let rows = target_rows(&TargetInputs {
+                lists,
+                ..TargetInputs::default()
+            });
+            row(&rows, "Filtered lists: a deep page").met
+        };
         // The database serves the deep statement at 0.8× its first page;
         // the API at 0.75×: within the allowance of 0.9 × 0.8 = 0.72.
-        let within = [
-            list("/api/todo?sort=id", 0, 1000.0, 1250.0),
-            list("/api/todo?sort=id", 50, 750.0, 1000.0),
-        ];
-        let rows = target_rows(&TargetInputs {
-            lists: within.to_vec(),
-            ..TargetInputs::default()
-        });
-        assert_eq!(row(&rows, "Filtered lists: a deep page").met, Some(true));
+        assert_eq!(deep_page_met((1000.0, 1250.0), (750.0, 1000.0)), Some(true));
         // The API at 0.7×: the service would add to the depth's cost.
-        let beyond = [
-            list("/api/todo?sort=id", 0, 1000.0, 1250.0),
-            list("/api/todo?sort=id", 50, 700.0, 1000.0),
-        ];
-        let rows = target_rows(&TargetInputs {
-            lists: beyond.to_vec(),
-            ..TargetInputs::default()
-        });
-        assert_eq!(row(&rows, "Filtered lists: a deep page").met, Some(false));
+        assert_eq!(
+            deep_page_met((1000.0, 1250.0), (700.0, 1000.0)),
+            Some(false)
+        );
         // A database as fast on the deep page gives no credit past 1: the
         // API must then reach 0.9× on its own.
-        let faster = [
-            list("/api/todo?sort=id", 0, 1000.0, 1000.0),
-            list("/api/todo?sort=id", 50, 880.0, 1200.0),
-        ];
-        let rows = target_rows(&TargetInputs {
-            lists: faster.to_vec(),
-            ..TargetInputs::default()
-        });
-        assert_eq!(row(&rows, "Filtered lists: a deep page").met, Some(false));
+        assert_eq!(
+            deep_page_met((1000.0, 1000.0), (880.0, 1200.0)),
+            Some(false)
+        );
     }
 
     #[test]

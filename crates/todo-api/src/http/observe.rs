@@ -165,7 +165,8 @@ impl Record {
         tracing::info!(
             target: ACCESS_LOG_TARGET,
             status = status.as_u16(),
-            latency_ms = latency.as_secs_f64() * 1000.0,
+            // Whole microseconds: `0.84`, not `0.8400269999999999`.
+            latency_ms = latency.as_micros() as f64 / 1000.0,
             "answered"
         );
         response

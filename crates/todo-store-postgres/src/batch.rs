@@ -11,8 +11,10 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures::FutureExt;
 use tokio::sync::{Semaphore, oneshot};
 
 use todo_core::StoreError;
@@ -130,7 +132,7 @@ impl PgStore {
                     .into_iter()
                     .map(|pending| (pending.item, pending.reply))
                     .unzip();
-                let answers = B::run(&store, items).await;
+                let answers = answered_even_if_panicking(items.len(), B::run(&store, items)).await;
                 for (answer, reply) in answers.into_iter().zip(replies) {
                     let _ = reply.send(answer);
                 }
@@ -145,6 +147,35 @@ impl PgStore {
     }
 }
 
+/// The answers of a group's `count` requests. A panic while serving them
+/// is a bug: each caller gets an internal error (a 500), not the "store
+/// closed" its dropped reply would mean, and the runner goes on serving
+/// the queue.
+async fn answered_even_if_panicking<T>(
+    count: usize,
+    run: impl Future<Output = Vec<Result<T, StoreError>>>,
+) -> Vec<Result<T, StoreError>> {
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(answers) => answers,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a non-string payload");
+            tracing::error!(
+                panic = message,
+                requests = count,
+                "a group of store requests panicked"
+            );
+            for_each(
+                count,
+                &StoreError::Internal("a group of store requests panicked".into()),
+            )
+        }
+    }
+}
+
 /// The failure of a group, for each of its `count` requests.
 pub(crate) fn for_each<T>(count: usize, error: &StoreError) -> Vec<Result<T, StoreError>> {
     (0..count).map(|_| Err(same_error(error))).collect()
@@ -155,5 +186,34 @@ pub(crate) fn same_error(error: &StoreError) -> StoreError {
     match error {
         StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),
         other => StoreError::Internal(other.to_string().into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_group_answers_each_caller_internal() {
+        let answers: Vec<Result<u8, StoreError>> = answered_even_if_panicking(3, async {
+            panic!("a bug");
+        })
+        .await;
+        assert_eq!(answers.len(), 3);
+        for answer in answers {
+            assert!(matches!(answer, Err(StoreError::Internal(_))), "{answer:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_that_completes_keeps_its_answers() {
+        let answers = answered_even_if_panicking(2, async {
+            vec![Ok(1), Err(StoreError::Unavailable("down".into()))]
+        })
+        .await;
+        assert!(matches!(
+            answers[..],
+            [Ok(1), Err(StoreError::Unavailable(_))]
+        ));
     }
 }

@@ -179,12 +179,10 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 
 /// A panic in a handler is a bug: log it, answer an opaque 500.
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("(no message)");
-    tracing::error!(panic = message, "handler panicked");
+    tracing::error!(
+        panic = todo_core::panic_message(&*panic),
+        "handler panicked"
+    );
     ApiError::Internal.into_response()
 }
 

@@ -6,6 +6,7 @@ mod cursor;
 mod idempotency;
 mod input;
 mod listing;
+mod panic;
 mod store;
 mod todo;
 mod validation;
@@ -25,6 +26,7 @@ pub use listing::{
     DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Position, Sort, SortField, SortValue, TodoFilter,
     delete_filter_from_params,
 };
+pub use panic::panic_message;
 pub use store::{Expected, PoolStatus, StoreError, TodoStore};
 pub use todo::{
     DESCRIPTION_MAX_CHARS, Description, Priority, TITLE_MAX_CHARS, Timestamp, Title, TitleError,

@@ -158,13 +158,8 @@ async fn answered_even_if_panicking<T>(
     match AssertUnwindSafe(run).catch_unwind().await {
         Ok(answers) => answers,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a non-string payload");
             tracing::error!(
-                panic = message,
+                panic = todo_core::panic_message(&*panic),
                 requests = count,
                 "a group of store requests panicked"
             );

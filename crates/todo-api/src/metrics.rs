@@ -6,13 +6,13 @@
 //! (each test, in the test suite) counts on its own, so figures never mix.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use metrics::{Counter, Gauge, Histogram, Recorder, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
-use todo_core::PoolStatus;
+use todo_core::{GroupKind, GroupObserver, PoolStatus};
 
 /// Requests answered, by `method`, `route` and `status`.
 pub const HTTP_REQUESTS: &str = "http_requests_total";
@@ -31,6 +31,10 @@ pub const POOL_CONNECTIONS: &str = "todo_db_pool_connections";
 pub const POOL_MAX_CONNECTIONS: &str = "todo_db_pool_max_connections";
 /// Requests waiting for a free database connection.
 pub const POOL_WAITING: &str = "todo_db_pool_waiting_requests";
+/// Requests the store served together (one statement; for writes, one
+/// commit), by `kind`: `create`, `read` or `update` on PostgreSQL, `write`
+/// on SQLite, whose writer commits writes of every kind together.
+pub const STORE_GROUP_SIZE: &str = "todo_store_group_size";
 /// Always 1, labelled with the service's `version`.
 pub const BUILD_INFO: &str = "todo_build_info";
 
@@ -48,12 +52,22 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Upper bounds of the group size histogram's buckets, in requests: up to
+/// the largest group a store forms (1,000 reads by id).
+const GROUP_SIZE_BUCKETS: [f64; 11] = [
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+];
+
 /// The service's metrics registry. Cloning is cheap and shares it.
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     in_flight: Gauge,
     answered: Arc<AnsweredSeries>,
+    /// The group size histogram of each [`GroupKind`], by its index,
+    /// registered when the store first reports that kind (so a backend's
+    /// /metrics shows only the kinds it groups).
+    group_sizes: Arc<[OnceLock<Histogram>; GroupKind::ALL.len()]>,
 }
 
 /// The request counter and latency histogram of each method, route and
@@ -94,8 +108,10 @@ impl Metrics {
                 Matcher::Full(HTTP_REQUEST_DURATION.into()),
                 &LATENCY_BUCKETS,
             )
-            // Only fails for an empty bucket list, which this is not.
+            // Only fails for an empty bucket list, which neither is.
             .expect("latency buckets are not empty")
+            .set_buckets_for_metric(Matcher::Full(STORE_GROUP_SIZE.into()), &GROUP_SIZE_BUCKETS)
+            .expect("group size buckets are not empty")
             .build_recorder();
         let in_flight =
             metrics::with_local_recorder(&recorder, || metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT));
@@ -103,6 +119,7 @@ impl Metrics {
             recorder: Arc::new(recorder),
             in_flight,
             answered: Arc::default(),
+            group_sizes: Arc::default(),
         };
         metrics.describe();
         metrics.record(|| {
@@ -132,6 +149,11 @@ impl Metrics {
             metrics::describe_gauge!(POOL_CONNECTIONS, "Open database connections by state");
             metrics::describe_gauge!(POOL_MAX_CONNECTIONS, "Most database connections the pool may open");
             metrics::describe_gauge!(POOL_WAITING, "Requests waiting for a free database connection");
+            metrics::describe_histogram!(
+                STORE_GROUP_SIZE,
+                Unit::Count,
+                "Requests the store served with one statement, and for writes one commit, by kind"
+            );
             metrics::describe_gauge!(BUILD_INFO, "Build information of the running service; always 1");
         });
     }
@@ -239,6 +261,16 @@ impl Metrics {
     }
 }
 
+impl GroupObserver for Metrics {
+    fn group_served(&self, kind: GroupKind, size: usize) {
+        self.group_sizes[kind.index()]
+            .get_or_init(|| {
+                self.record(|| metrics::histogram!(STORE_GROUP_SIZE, "kind" => kind.label()))
+            })
+            .record(size as f64);
+    }
+}
+
 impl Answered {
     fn is(&self, method: &str, status: StatusCode) -> bool {
         self.status == status && self.method == method
@@ -293,6 +325,24 @@ mod tests {
             env!("CARGO_PKG_VERSION")
         );
         assert!(text.lines().any(|l| l == line), "{text}");
+    }
+
+    #[test]
+    fn group_sizes_go_into_a_histogram_of_their_kind_only() {
+        let metrics = Metrics::new();
+        metrics.group_served(GroupKind::Read, 3);
+        metrics.group_served(GroupKind::Read, 300);
+        let text = metrics.render(PoolStatus::default());
+        for line in [
+            format!(r#"{STORE_GROUP_SIZE}_bucket{{kind="read",le="2"}} 0"#),
+            format!(r#"{STORE_GROUP_SIZE}_bucket{{kind="read",le="4"}} 1"#),
+            format!(r#"{STORE_GROUP_SIZE}_bucket{{kind="read",le="512"}} 2"#),
+            format!(r#"{STORE_GROUP_SIZE}_sum{{kind="read"}} 303"#),
+            format!(r#"{STORE_GROUP_SIZE}_count{{kind="read"}} 2"#),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert!(!text.contains(r#"kind="create""#), "{text}");
     }
 
     #[test]

@@ -92,6 +92,8 @@ impl Lifecycle {
 impl AppState {
     pub fn new(store: Arc<dyn TodoStore>, config: &Config) -> Self {
         let settings = HttpSettings::from_config(config);
+        let metrics = Metrics::new();
+        store.observe_groups(Arc::new(metrics.clone()));
         AppState(Arc::new(SharedState {
             store,
             openapi: Arc::new(crate::http::openapi_document(&settings)),
@@ -104,7 +106,7 @@ impl AppState {
                 max_uri_bytes: config.max_uri_bytes,
             }),
             lifecycle: Arc::new(Lifecycle::default()),
-            metrics: Metrics::new(),
+            metrics,
         }))
     }
 }

@@ -3,6 +3,7 @@
 //! nothing of HTTP or of any database driver.
 
 mod cursor;
+mod groups;
 mod idempotency;
 mod input;
 mod listing;
@@ -15,6 +16,7 @@ mod validation;
 pub mod testing;
 
 pub use cursor::{decode_cursor, encode_cursor};
+pub use groups::{GroupKind, GroupObserver, GroupReports};
 pub use idempotency::{
     Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, MAX_KEY_LEN,
     StoredResponse, scope_of_token,

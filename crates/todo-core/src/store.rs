@@ -1,7 +1,10 @@
 //! The storage interface the HTTP layer depends on, and its errors.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
+use crate::groups::GroupObserver;
 use crate::idempotency::{Creation, IdempotencyKey, KeyedOutcome};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::listing::{ListQuery, TodoFilter};
@@ -122,6 +125,11 @@ pub trait TodoStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     fn pool_status(&self) -> PoolStatus;
+
+    /// Tells `observer` of every group of requests the store serves from
+    /// now on (the service's group size metrics). Only the first observer
+    /// set is kept.
+    fn observe_groups(&self, observer: Arc<dyn GroupObserver>);
 
     /// Closes the pool for graceful shutdown: later calls fail as
     /// unavailable; work already under way finishes.

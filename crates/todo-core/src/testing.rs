@@ -43,6 +43,7 @@ pub use changing::{
 pub use concurrency::{
     concurrent_conditional_updates_with_retry_lose_no_increment,
     concurrent_creates_all_succeed_with_distinct_ids,
+    concurrent_creates_are_each_reported_in_one_group,
     concurrent_reads_and_updates_each_get_their_own_answer, concurrent_updates_each_apply_once,
     ping_succeeds_and_the_pool_has_a_size,
 };
@@ -139,6 +140,7 @@ macro_rules! conformance_suite {
             delete_with_the_current_version_removes_the_todo,
             delete_matching_deletes_exactly_what_list_matches,
             concurrent_creates_all_succeed_with_distinct_ids,
+            concurrent_creates_are_each_reported_in_one_group,
             concurrent_conditional_updates_with_retry_lose_no_increment,
             concurrent_updates_each_apply_once,
             concurrent_reads_and_updates_each_get_their_own_answer,

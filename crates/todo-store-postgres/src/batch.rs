@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::FutureExt;
 use tokio::sync::{Semaphore, oneshot};
 
-use todo_core::StoreError;
+use todo_core::{GroupKind, StoreError};
 
 use crate::store::PgStore;
 
@@ -25,6 +25,9 @@ use crate::store::PgStore;
 pub(crate) trait Batched: Send + Sync + Sized + 'static {
     type Item: Send + 'static;
     type Output: Send + 'static;
+
+    /// The kind reported for this kind's groups.
+    const KIND: GroupKind;
 
     /// Most items one statement takes.
     const MAX_BATCH: usize;
@@ -128,6 +131,7 @@ impl PgStore {
                 if group.is_empty() {
                     break;
                 }
+                store.groups().reports.served(B::KIND, group.len());
                 let (items, replies): (Vec<_>, Vec<_>) = group
                     .into_iter()
                     .map(|pending| (pending.item, pending.reply))

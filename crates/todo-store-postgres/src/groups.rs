@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use todo_core::{NewTodo, StoreError, Todo, TodoPatch};
+use todo_core::{GroupKind, GroupReports, NewTodo, StoreError, Todo, TodoPatch};
 use tokio_postgres::types::Type;
 
 use crate::batch::{Batched, GroupQueue, for_each, same_error};
@@ -21,6 +21,8 @@ pub(crate) struct Groups {
     creates: GroupQueue<Creates>,
     reads: GroupQueue<Reads>,
     updates: GroupQueue<Updates>,
+    /// Where each group served is reported.
+    pub(crate) reports: GroupReports,
 }
 
 /// How many groups of one kind may run at once: one in the database (for a
@@ -39,6 +41,7 @@ impl Groups {
             creates: GroupQueue::new(CONCURRENT_GROUPS),
             reads: GroupQueue::new(CONCURRENT_GROUPS),
             updates: GroupQueue::new(CONCURRENT_GROUPS),
+            reports: GroupReports::default(),
         }
     }
 }
@@ -49,6 +52,7 @@ pub(crate) struct Creates;
 impl Batched for Creates {
     type Item = NewTodo;
     type Output = Todo;
+    const KIND: GroupKind = GroupKind::Create;
     const MAX_BATCH: usize = 500;
 
     fn queue(store: &PgStore) -> &GroupQueue<Self> {
@@ -70,6 +74,7 @@ pub(crate) struct Reads;
 impl Batched for Reads {
     type Item = i64;
     type Output = Todo;
+    const KIND: GroupKind = GroupKind::Read;
     const MAX_BATCH: usize = 1000;
 
     fn queue(store: &PgStore) -> &GroupQueue<Self> {
@@ -102,6 +107,7 @@ pub(crate) struct Updates;
 impl Batched for Updates {
     type Item = GroupedUpdate;
     type Output = Todo;
+    const KIND: GroupKind = GroupKind::Update;
     const MAX_BATCH: usize = 500;
 
     /// One statement changes a row once.

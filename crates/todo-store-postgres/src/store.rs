@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use deadpool_postgres::{ClientWrapper, Object, Pool};
 use todo_core::{
-    Creation, Expected, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo,
-    PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
+    Creation, Expected, GroupObserver, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery,
+    NewTodo, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
 use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_statement};
 
@@ -346,5 +346,9 @@ impl TodoStore for PgStore {
             in_use,
             waiting: exclusive.waiting,
         }
+    }
+
+    fn observe_groups(&self, observer: Arc<dyn GroupObserver>) {
+        self.groups.reports.observe(observer);
     }
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use todo_core::{
-    Creation, Expected, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo,
-    PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
+    Creation, Expected, GroupObserver, GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome,
+    ListQuery, NewTodo, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
 
 use crate::connection::{self, ConnectionSettings};
@@ -67,6 +67,8 @@ struct Inner {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Idempotency keys of keyed creates under way.
     keys_in_flight: InFlight,
+    /// Where the writer reports each group it commits.
+    group_reports: GroupReports,
 }
 
 /// Which threads run a job.
@@ -106,6 +108,7 @@ impl SqliteStore {
         let (writes, write_jobs) = flume::unbounded();
         let (reads, read_jobs) = flume::unbounded();
         let in_use = Arc::new(AtomicUsize::new(0));
+        let group_reports = GroupReports::default();
         // Should a spawn fail, returning drops the senders, which ends the
         // threads already started.
         let mut threads = Vec::with_capacity(options.readers + 1);
@@ -114,7 +117,7 @@ impl SqliteStore {
             writer,
             write_jobs,
             Arc::clone(&in_use),
-            worker::Mode::GroupCommit,
+            worker::Mode::GroupCommit(group_reports.clone()),
         );
         threads.push(writer_thread.map_err(OpenError::Spawn)?);
         for (index, reader) in readers.into_iter().enumerate() {
@@ -137,6 +140,7 @@ impl SqliteStore {
                 closed: AtomicBool::new(false),
                 threads: Mutex::new(threads),
                 keys_in_flight: InFlight::default(),
+                group_reports,
             }),
             #[cfg(feature = "testing")]
             temp_dir: None,
@@ -373,5 +377,9 @@ impl TodoStore for SqliteStore {
             // Includes jobs whose callers gave up, until a thread skips them.
             waiting: inner.writes.len() + inner.reads.len(),
         }
+    }
+
+    fn observe_groups(&self, observer: Arc<dyn GroupObserver>) {
+        self.inner.group_reports.observe(observer);
     }
 }

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use rusqlite::Connection;
-use todo_core::StoreError;
+use todo_core::{GroupKind, GroupReports, StoreError};
 use tokio::sync::oneshot;
 
 use crate::error::{Failure, timed_out};
@@ -175,12 +175,13 @@ fn clone_error(error: &StoreError) -> StoreError {
 }
 
 /// How a thread takes its jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Mode {
     /// One job at a time, each on its own (readers).
     Single,
-    /// Jobs that queued up together share one commit (the writer).
-    GroupCommit,
+    /// Jobs that queued up together share one commit (the writer); each
+    /// group's size goes to the reports.
+    GroupCommit(GroupReports),
 }
 
 /// Starts a thread that owns `connection` and runs the jobs of `jobs` until
@@ -194,10 +195,13 @@ pub(crate) fn spawn(
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name).spawn(move || {
         while let Ok(Message::Job(first)) = jobs.recv() {
-            if mode == Mode::Single {
-                first.run(&mut connection, &in_use)(Ok(()));
-                continue;
-            }
+            let reports = match &mode {
+                Mode::Single => {
+                    first.run(&mut connection, &in_use)(Ok(()));
+                    continue;
+                }
+                Mode::GroupCommit(reports) => reports,
+            };
             let mut group = vec![first];
             let mut stop = false;
             while group.len() < MAX_GROUP {
@@ -210,6 +214,7 @@ pub(crate) fn spawn(
                     Err(_) => break,
                 }
             }
+            reports.served(GroupKind::Write, group.len());
             if group.len() == 1 {
                 group
                     .into_iter()

@@ -13,6 +13,7 @@ on_both_backends!(
     metrics_count_requests_by_method_route_template_and_status,
     metrics_show_the_pool_and_the_rows_bulk_requests_created,
     every_503_for_an_unavailable_database_is_counted_as_shed,
+    metrics_show_how_many_requests_each_group_of_the_store_served,
 );
 
 async fn the_pool_figures_describe_the_live_pool(backend: Backend) {
@@ -163,6 +164,38 @@ async fn metrics_show_the_pool_and_the_rows_bulk_requests_created(backend: Backe
     );
     assert!(sample(&text, r#"todo_db_pool_connections{state="idle"}"#).unwrap() >= 1.0);
     assert_eq!(sample(&text, "todo_db_pool_waiting_requests"), Some(0.0));
+}
+
+async fn metrics_show_how_many_requests_each_group_of_the_store_served(backend: Backend) {
+    const CREATES: usize = 40;
+    let app = TestApp::new(backend).await;
+    let creates =
+        (0..CREATES).map(|index| app.create(json!({"title": format!("grouped {index}")})));
+    futures::future::join_all(creates).await;
+    let text = app.get("/metrics").await.text();
+    // PostgreSQL groups single creates on their own; SQLite's writer
+    // commits writes of every kind together.
+    let kind = match backend {
+        Backend::Postgres => "create",
+        Backend::Sqlite => "write",
+    };
+    let series = |part: &str| format!(r#"todo_store_group_size_{part}{{kind="{kind}"}}"#);
+    assert_eq!(
+        sample(&text, &series("sum")),
+        Some(CREATES as f64),
+        "{text}"
+    );
+    let groups = sample(&text, &series("count")).unwrap();
+    assert!((1.0..=CREATES as f64).contains(&groups), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            &format!(r#"todo_store_group_size_bucket{{kind="{kind}",le="+Inf"}}"#)
+        ),
+        Some(groups)
+    );
+    let other = if kind == "write" { "create" } else { "write" };
+    assert!(!text.contains(&format!(r#"kind="{other}""#)), "{text}");
 }
 
 async fn every_503_for_an_unavailable_database_is_counted_as_shed(backend: Backend) {

@@ -1,22 +1,25 @@
 //! Checks under concurrent use, and of the store's health figures.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
 
+use crate::groups::{GroupKind, GroupObserver};
 use crate::input::TodoPatch;
 use crate::store::{Expected, StoreError, TodoStore};
 use crate::testing::seed::{all_todos, description, new_todo, priority};
+use crate::todo::Todo;
 
 const CONCURRENT_CREATES: usize = 200;
 const WRITERS: usize = 10;
 const INCREMENTS_PER_WRITER: usize = 10;
 
-pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: Arc<dyn TodoStore>) {
+/// `count` single creates at once, each awaited.
+async fn create_concurrently(store: &Arc<dyn TodoStore>, count: usize) -> Vec<Todo> {
     let mut tasks = JoinSet::new();
-    for index in 0..CONCURRENT_CREATES {
-        let store = Arc::clone(&store);
+    for index in 0..count {
+        let store = Arc::clone(store);
         tasks.spawn(async move {
             store
                 .create(new_todo(&format!("concurrent {index}")))
@@ -24,7 +27,11 @@ pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: Arc<dyn Tod
                 .unwrap()
         });
     }
-    let created: Vec<_> = tasks.join_all().await;
+    tasks.join_all().await
+}
+
+pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: Arc<dyn TodoStore>) {
+    let created = create_concurrently(&store, CONCURRENT_CREATES).await;
     let created_ids: BTreeSet<i64> = created.iter().map(|todo| todo.id).collect();
     assert_eq!(created_ids.len(), CONCURRENT_CREATES, "distinct ids");
     let stored = all_todos(&*store).await;
@@ -33,6 +40,36 @@ pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: Arc<dyn Tod
     assert_eq!(stored_ids, created_ids);
     let titles: BTreeSet<&str> = stored.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles.len(), CONCURRENT_CREATES, "every create stored once");
+}
+
+/// The groups a store reported.
+#[derive(Default)]
+struct RecordedGroups(Mutex<Vec<(GroupKind, usize)>>);
+
+impl GroupObserver for RecordedGroups {
+    fn group_served(&self, kind: GroupKind, size: usize) {
+        self.0.lock().unwrap().push((kind, size));
+    }
+}
+
+/// Whether grouped as creates or as writes, every create is in exactly
+/// one reported group, and no group is empty.
+pub async fn concurrent_creates_are_each_reported_in_one_group(store: Arc<dyn TodoStore>) {
+    let groups = Arc::new(RecordedGroups::default());
+    store.observe_groups(Arc::clone(&groups) as Arc<dyn GroupObserver>);
+    create_concurrently(&store, CONCURRENT_CREATES).await;
+    let groups = groups.0.lock().unwrap();
+    let writes: Vec<usize> = groups
+        .iter()
+        .filter(|(kind, _)| matches!(kind, GroupKind::Create | GroupKind::Write))
+        .map(|&(_, size)| size)
+        .collect();
+    assert!(writes.iter().all(|&size| size > 0), "{groups:?}");
+    assert_eq!(
+        writes.iter().sum::<usize>(),
+        CONCURRENT_CREATES,
+        "{groups:?}"
+    );
 }
 
 /// Adds one to the counter kept in the todo's description, as a client

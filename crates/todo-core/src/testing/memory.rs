@@ -2,10 +2,11 @@
 //! so the checks themselves are exercised before any backend exists.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use crate::groups::{GroupKind, GroupObserver, GroupReports};
 use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome, StoredResponse};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::listing::{ListQuery, TodoFilter};
@@ -16,6 +17,7 @@ use crate::todo::{Timestamp, Todo, now};
 #[derive(Debug, Default)]
 struct MemoryStore {
     state: Mutex<State>,
+    groups: GroupReports,
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +82,10 @@ impl State {
 #[async_trait]
 impl TodoStore for MemoryStore {
     async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
-        Ok(self.state.lock().unwrap().insert(todo))
+        let created = self.state.lock().unwrap().insert(todo);
+        // Every create is a group of its own here.
+        self.groups.served(GroupKind::Create, 1);
+        Ok(created)
     }
 
     async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
@@ -182,6 +187,10 @@ impl TodoStore for MemoryStore {
             max_size: 1,
             ..PoolStatus::default()
         }
+    }
+
+    fn observe_groups(&self, observer: Arc<dyn GroupObserver>) {
+        self.groups.observe(observer);
     }
 }
 

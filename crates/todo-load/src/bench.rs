@@ -7,6 +7,8 @@
 
 mod distant;
 mod experiments;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod goals;
 mod lists;
 mod parts;
@@ -163,6 +165,19 @@ pub struct WorkloadPoint {
     /// Creates on PostgreSQL: whether every 2xx was a durable commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
+    /// Every round's figures when the point was measured in rounds (each
+    /// the API run, then its ceiling's, right after); `api`, `ceiling` and
+    /// `ratio` are then those of the round of median ratio.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Round>,
+}
+
+/// One round of a point measured in rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    pub api: f64,
+    pub ceiling: f64,
+    pub ratio: f64,
 }
 
 /// What backs "every 2xx is committed and durable" for a create run.
@@ -183,6 +198,25 @@ pub struct Durability {
 }
 
 impl Durability {
+    /// The checks of several runs as one: every run's creates counted.
+    fn combined(self, other: Durability) -> Durability {
+        Durability {
+            acked: self.acked + other.acked,
+            rows_added: self.rows_added + other.rows_added,
+            synchronous_commit: if other.synchronous_commit == "off" {
+                other.synchronous_commit
+            } else {
+                self.synchronous_commit
+            },
+            fsync: if other.fsync == "on" {
+                self.fsync
+            } else {
+                other.fsync
+            },
+            commit_settings_changed: self.commit_settings_changed || other.commit_settings_changed,
+        }
+    }
+
     pub fn holds(&self) -> bool {
         self.rows_added >= self.acked as i64
             && self.synchronous_commit != "off"

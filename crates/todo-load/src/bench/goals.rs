@@ -20,6 +20,9 @@ use crate::workload::Workload;
 /// Connection counts of the read, update and create targets.
 pub const TARGET_CONNECTIONS: [u64; 2] = [64, 256];
 
+/// Rounds of each point of the read, update and create targets.
+pub const TARGET_ROUNDS: usize = 3;
+
 /// Where the SQLite half of the `creates` part goes.
 pub const CREATES_SQLITE_FILE: &str = "creates-sqlite.json";
 
@@ -30,6 +33,7 @@ pub(super) async fn run_reads(cluster: &Cluster, options: &BenchOptions) -> Resu
         workloads: &[Workload::Read],
         connections: &TARGET_CONNECTIONS,
         file: Part::Reads.file_name(),
+        rounds: TARGET_ROUNDS,
     };
     compare_postgres(cluster, options, &grid).await.map(drop)
 }
@@ -44,6 +48,7 @@ pub(super) async fn run_updates(
         workloads: &[Workload::Update],
         connections: &TARGET_CONNECTIONS,
         file: Part::Updates.file_name(),
+        rounds: TARGET_ROUNDS,
     };
     compare_postgres(cluster, options, &grid).await.map(drop)
 }
@@ -60,6 +65,7 @@ pub(super) async fn run_creates(
         workloads: &[Workload::Create],
         connections: &TARGET_CONNECTIONS,
         file: Part::Creates.file_name(),
+        rounds: TARGET_ROUNDS,
     };
     compare_postgres(cluster, options, &grid).await?;
     let grid = Grid {

@@ -11,7 +11,7 @@ use super::pgbench::run_pgbench;
 use super::postgres::{ActivitySampler, Cluster, connect, issued_statements, reset_statements};
 use super::service::Service;
 use super::sqlite_loop::run_sqlite_loop;
-use super::{BenchError, BenchOptions, Durability, Part, ScenarioPart, WorkloadPoint, save};
+use super::{BenchError, BenchOptions, Durability, Part, Round, ScenarioPart, WorkloadPoint, save};
 use crate::client::Connection;
 use crate::scenarios;
 use crate::sustained::{RunConfig, run_load};
@@ -108,6 +108,7 @@ async fn workloads_postgres(cluster: &Cluster, options: &BenchOptions) -> Result
         workloads: &options.workloads,
         connections: &options.connections,
         file: Part::WorkloadsPostgres.file_name(),
+        rounds: 1,
     };
     compare_postgres(cluster, options, &grid).await.map(drop)
 }
@@ -117,6 +118,7 @@ async fn workloads_sqlite(options: &BenchOptions) -> Result<(), BenchError> {
         workloads: &options.workloads,
         connections: &options.connections,
         file: Part::WorkloadsSqlite.file_name(),
+        rounds: 1,
     };
     compare_sqlite(options, &grid).await.map(drop)
 }
@@ -128,6 +130,46 @@ pub(super) struct Grid<'a> {
     pub connections: &'a [u64],
     /// The result file.
     pub file: &'a str,
+    /// Times each point is measured, the API and its ceiling in turns; the
+    /// point kept is the round of median ratio. Rounds spread the drift of
+    /// a shared machine (a ceiling bound by the disk's flushes moved by half
+    /// between two runs a minute apart) over both sides.
+    pub rounds: usize,
+}
+
+/// The label of round `round` of `rounds` in progress lines.
+fn round_label(round: usize, rounds: usize) -> String {
+    if rounds > 1 {
+        format!(" (round {round} of {rounds})")
+    } else {
+        String::new()
+    }
+}
+
+/// The round of median ratio among `rounds` (each a point measured
+/// alone), carrying every round's figures; creates' durability counts
+/// every round.
+fn median_of_rounds(mut rounds: Vec<WorkloadPoint>) -> Option<WorkloadPoint> {
+    if rounds.len() < 2 {
+        return rounds.pop();
+    }
+    let figures: Vec<Round> = rounds
+        .iter()
+        .map(|point| Round {
+            api: point.api.throughput,
+            ceiling: point.ceiling.throughput,
+            ratio: point.ratio,
+        })
+        .collect();
+    let durability = rounds
+        .iter()
+        .filter_map(|point| point.durability.clone())
+        .reduce(Durability::combined);
+    rounds.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+    let mut median = rounds.swap_remove(rounds.len() / 2);
+    median.rounds = figures;
+    median.durability = durability;
+    Some(median)
 }
 
 /// Each workload of `grid` through the API on a fresh seeded PostgreSQL
@@ -151,44 +193,51 @@ pub(super) async fn compare_postgres(
     let mut points = Vec::new();
     for workload in grid.workloads {
         for connections in grid.connections {
-            reset_statements(&admin).await?;
-            let config = closed_loop(&service, *workload, *connections, ids, options);
-            let rows_before = count_rows(&admin).await?;
-            let sampler = ActivitySampler::start(&url, &name).await?;
-            let api = run_load(&service.target, &config).await;
-            let texts = sampler.finish().await;
-            let rows_added = count_rows(&admin).await? - rows_before;
-            let issued = issued_statements(&admin, &name).await?;
-            commit_changed |= changes_commit_settings(&issued) || changes_commit_settings(&texts);
-            let durability = if *workload == Workload::Create {
-                Some(Durability {
-                    acked: api.successes,
-                    rows_added,
-                    synchronous_commit: show(&admin, "synchronous_commit").await?,
-                    fsync: show(&admin, "fsync").await?,
-                    commit_settings_changed: commit_changed,
-                })
-            } else {
-                None
-            };
-            let ceiling = run_pgbench(
-                *workload,
-                &texts,
-                ids,
-                cluster.port(),
-                &name,
-                *connections,
-                options.duration,
-                &options.out,
-            )
-            .await?;
-            eprintln!(
-                "  {workload} × {connections}: API {:.0}/s, pgbench {:.0}/s",
-                api.throughput, ceiling.throughput
-            );
-            let mut point = point("postgres", *workload, *connections, api, ceiling, issued);
-            point.durability = durability;
-            points.push(point);
+            let mut rounds = Vec::with_capacity(grid.rounds);
+            for round in 1..=grid.rounds.max(1) {
+                reset_statements(&admin).await?;
+                let config = closed_loop(&service, *workload, *connections, ids, options);
+                let rows_before = count_rows(&admin).await?;
+                let sampler = ActivitySampler::start(&url, &name).await?;
+                let api = run_load(&service.target, &config).await;
+                let texts = sampler.finish().await;
+                let rows_added = count_rows(&admin).await? - rows_before;
+                let issued = issued_statements(&admin, &name).await?;
+                commit_changed |=
+                    changes_commit_settings(&issued) || changes_commit_settings(&texts);
+                let durability = if *workload == Workload::Create {
+                    Some(Durability {
+                        acked: api.successes,
+                        rows_added,
+                        synchronous_commit: show(&admin, "synchronous_commit").await?,
+                        fsync: show(&admin, "fsync").await?,
+                        commit_settings_changed: commit_changed,
+                    })
+                } else {
+                    None
+                };
+                let ceiling = run_pgbench(
+                    *workload,
+                    &texts,
+                    ids,
+                    cluster.port(),
+                    &name,
+                    *connections,
+                    options.duration,
+                    &options.out,
+                )
+                .await?;
+                eprintln!(
+                    "  {workload} × {connections}{}: API {:.0}/s, pgbench {:.0}/s",
+                    round_label(round, grid.rounds),
+                    api.throughput,
+                    ceiling.throughput
+                );
+                let mut point = point("postgres", *workload, *connections, api, ceiling, issued);
+                point.durability = durability;
+                rounds.push(point);
+            }
+            points.extend(median_of_rounds(rounds));
             save(&options.out, grid.file, &points)?;
         }
     }
@@ -214,28 +263,34 @@ pub(super) async fn compare_sqlite(
     let mut points = Vec::new();
     for workload in grid.workloads {
         for connections in grid.connections {
-            let config = closed_loop(&service, *workload, *connections, ids, options);
-            let api = run_load(&service.target, &config).await;
-            let ceiling = run_sqlite_loop(
-                *workload,
-                Path::new(&path),
-                ids,
-                *connections,
-                options.duration,
-            )
-            .await?;
-            eprintln!(
-                "  sqlite {workload} × {connections}: API {:.0}/s, rusqlite {:.0}/s",
-                api.throughput, ceiling.throughput
-            );
-            points.push(point(
-                "sqlite",
-                *workload,
-                *connections,
-                api,
-                ceiling,
-                Vec::new(),
-            ));
+            let mut rounds = Vec::with_capacity(grid.rounds);
+            for round in 1..=grid.rounds.max(1) {
+                let config = closed_loop(&service, *workload, *connections, ids, options);
+                let api = run_load(&service.target, &config).await;
+                let ceiling = run_sqlite_loop(
+                    *workload,
+                    Path::new(&path),
+                    ids,
+                    *connections,
+                    options.duration,
+                )
+                .await?;
+                eprintln!(
+                    "  sqlite {workload} × {connections}{}: API {:.0}/s, rusqlite {:.0}/s",
+                    round_label(round, grid.rounds),
+                    api.throughput,
+                    ceiling.throughput
+                );
+                rounds.push(point(
+                    "sqlite",
+                    *workload,
+                    *connections,
+                    api,
+                    ceiling,
+                    Vec::new(),
+                ));
+            }
+            points.extend(median_of_rounds(rounds));
             save(&options.out, grid.file, &points)?;
         }
     }
@@ -287,5 +342,49 @@ fn point(
         ratio,
         issued,
         durability: None,
+        rounds: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::fixtures;
+
+    fn round(api: f64, ceiling: f64, acked: u64) -> WorkloadPoint {
+        let mut point = fixtures::point(Workload::Create, 64, api, ceiling);
+        point.durability = Some(Durability {
+            acked,
+            rows_added: acked as i64,
+            synchronous_commit: "on".to_owned(),
+            fsync: "on".to_owned(),
+            commit_settings_changed: false,
+        });
+        point
+    }
+
+    #[test]
+    fn the_round_of_median_ratio_is_kept_with_every_round_counted() {
+        let kept = median_of_rounds(vec![
+            round(300.0, 100.0, 10),
+            round(100.0, 100.0, 20),
+            round(200.0, 100.0, 30),
+        ])
+        .unwrap();
+        assert_eq!(kept.api.throughput, 200.0);
+        assert_eq!(kept.ratio, 2.0);
+        let ratios: Vec<f64> = kept.rounds.iter().map(|r| r.ratio).collect();
+        assert_eq!(ratios, [3.0, 1.0, 2.0], "in the order measured");
+        let durability = kept.durability.unwrap();
+        assert_eq!((durability.acked, durability.rows_added), (60, 60));
+        assert!(durability.holds());
+    }
+
+    #[test]
+    fn a_single_round_is_kept_as_measured() {
+        let kept = median_of_rounds(vec![round(300.0, 100.0, 10)]).unwrap();
+        assert!(kept.rounds.is_empty());
+        assert_eq!(kept.durability.unwrap().acked, 10);
+        assert!(median_of_rounds(Vec::new()).is_none());
     }
 }

@@ -126,13 +126,29 @@ fn against_ceiling(number: u8, what: &str, points: &[WorkloadPoint], goal: f64) 
         .map(|point| TargetRow {
             number,
             target: format!("{what}, {} connections", point.connections),
-            measured: format!("{:.0} req/s", point.api.throughput),
+            measured: format!("{:.0} req/s{}", point.api.throughput, rounds_note(point)),
             reference: format!("{} {:.0}/s", point.ceiling.tool, point.ceiling.throughput),
             ratio: Some(point.ratio),
             goal: goal_text.clone(),
             met: Some(point.ratio >= goal && point.ceiling.throughput > 0.0),
         })
         .collect()
+}
+
+/// How a point measured in rounds was chosen, and how far its rounds
+/// spread; nothing for a point measured once.
+fn rounds_note(point: &WorkloadPoint) -> String {
+    let ratios = point.rounds.iter().map(|round| round.ratio);
+    match (
+        ratios.clone().min_by(f64::total_cmp),
+        ratios.max_by(f64::total_cmp),
+    ) {
+        (Some(low), Some(high)) => format!(
+            ", median of {} rounds (ratios {low:.2}–{high:.2}×)",
+            point.rounds.len()
+        ),
+        _ => String::new(),
+    }
 }
 
 fn list_rows(points: &[ListPoint]) -> Vec<TargetRow> {
@@ -401,59 +417,10 @@ pub fn render_rows(rows: &[TargetRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{Ceiling, Durability, IdleMemory};
+    use crate::bench::fixtures::{ceiling, point, report};
+    use crate::bench::{Durability, IdleMemory, Round};
     use crate::stats::LatencySummary;
-    use crate::sustained::RunReport;
     use crate::workload::Workload;
-
-    fn report(workload: Workload, connections: u64, throughput: f64) -> RunReport {
-        RunReport {
-            url: "http://127.0.0.1:1".to_owned(),
-            workload,
-            connections,
-            duration_seconds: 3.0,
-            rate: None,
-            open_loop: false,
-            requests: 100,
-            successes: 100,
-            success_percent: 100.0,
-            throughput,
-            latency: LatencySummary::default(),
-            latency_by_op: Default::default(),
-            failures: Default::default(),
-            failures_not_the_server: 0,
-            reconnects: 0,
-            connect_failures: 0,
-            client_cpu_cores: None,
-            server_cpu_cores: None,
-            listen_overflows: None,
-            warnings: Vec::new(),
-        }
-    }
-
-    fn ceiling(tool: &str, throughput: f64) -> Ceiling {
-        Ceiling {
-            tool: tool.to_owned(),
-            clients: 64,
-            throughput,
-            latency: LatencySummary::default(),
-            command: String::new(),
-            scripts: Vec::new(),
-        }
-    }
-
-    fn point(workload: Workload, connections: u64, api: f64, ceil: f64) -> WorkloadPoint {
-        WorkloadPoint {
-            backend: "postgres".to_owned(),
-            workload,
-            connections,
-            api: report(workload, connections, api),
-            ceiling: ceiling("pgbench", ceil),
-            ratio: api / ceil,
-            issued: Vec::new(),
-            durability: None,
-        }
-    }
 
     fn list(query: &str, pages_in: u32, api: f64, ceil: f64) -> ListPoint {
         ListPoint {
@@ -493,6 +460,29 @@ mod tests {
         // Parts not run are listed, neither met nor missed.
         assert_eq!(row(&rows, "Updates").met, None);
         assert_eq!(row(&rows, "Bulk").met, None);
+    }
+
+    #[test]
+    fn a_point_measured_in_rounds_shows_their_spread() {
+        let mut reads = point(Workload::Read, 64, 700.0, 1000.0);
+        reads.rounds = [(800.0, 1000.0), (700.0, 1000.0), (500.0, 1000.0)]
+            .map(|(api, ceiling)| Round {
+                api,
+                ceiling,
+                ratio: api / ceiling,
+            })
+            .to_vec();
+        let inputs = TargetInputs {
+            reads: vec![reads],
+            ..TargetInputs::default()
+        };
+        let rows = target_rows(&inputs);
+        let row = row(&rows, "Reads, 64");
+        assert_eq!(
+            row.measured,
+            "700 req/s, median of 3 rounds (ratios 0.50–0.80×)"
+        );
+        assert_eq!(row.ratio, Some(0.7));
     }
 
     #[test]

@@ -180,6 +180,18 @@ pub struct Round {
     pub ratio: f64,
 }
 
+impl Round {
+    /// The round of these two rates; its ratio is 0 without a ceiling.
+    pub fn of(api: f64, ceiling: f64) -> Round {
+        let ratio = if ceiling > 0.0 { api / ceiling } else { 0.0 };
+        Round {
+            api,
+            ceiling,
+            ratio,
+        }
+    }
+}
+
 /// What backs "every 2xx is committed and durable" for a create run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Durability {

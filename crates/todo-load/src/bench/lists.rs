@@ -3,7 +3,8 @@
 //! `Link: rel="next"`), each through the API and then with pgbench running
 //! the statement the service issued for that very URL, with the values the
 //! shared SQL builder binds for it (cursor position included). The two
-//! pages are measured in turns, three times each, and keep their best figures.
+//! pages are measured in turns, three rounds each, and each keeps its round
+//! of median ratio.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ use super::parts::closed_loop;
 use super::pgbench::{Ceiling, PgbenchRun, list_statement_for, listing_script, run_scripts};
 use super::postgres::{ActivitySampler, Cluster, Issued, connect};
 use super::service::Service;
-use super::{BenchError, BenchOptions, Part, save};
+use super::{BenchError, BenchOptions, Part, Round, save};
 use crate::client::Connection;
 use crate::sustained::{RunReport, run_load};
 use crate::workload::{IdRange, Workload};
@@ -59,6 +60,10 @@ pub struct ListPoint {
     pub ratio: f64,
     /// Whether the service's statement was the shared builder's text.
     pub statement_is_builders: bool,
+    /// Every round's figures; `api`, `ceiling` and `ratio` are those of
+    /// the round of median ratio.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Round>,
 }
 
 impl ListPoint {
@@ -93,36 +98,36 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
         if pages_in > 0 {
             pages.push((deep, pages_in));
         }
-        // The pages take turns, round after round, and each keeps its best
-        // API run and its best pgbench run: a page is not favoured or
-        // penalised by the moment it happened to run at on a shared machine.
-        let mut best: Vec<Option<PageFigures>> = vec![None; pages.len()];
+        // The pages take turns, round after round, so that neither is
+        // favoured or penalised by the moment it ran at on a shared machine;
+        // each round is the API run and pgbench right after it, and each
+        // page keeps its round of median ratio (a best-of-three per side let
+        // one outlier decide: pgbench's first page of `sort=-priority`
+        // measured 8,818/s in one run and 12,975/s in the next).
+        let mut measured: Vec<Vec<PageFigures>> = vec![Vec::new(); pages.len()];
         for _ in 0..ROUNDS {
-            for ((page_url, _), best) in pages.iter().zip(best.iter_mut()) {
-                let figures =
-                    measure_page(cluster, &name, &url, &service, ids, options, page_url).await?;
-                *best = Some(match best.take() {
-                    Some(kept) => kept.best_of(figures),
-                    None => figures,
-                });
+            for ((page_url, _), rounds) in pages.iter().zip(measured.iter_mut()) {
+                rounds.push(
+                    measure_page(cluster, &name, &url, &service, ids, options, page_url).await?,
+                );
             }
         }
-        for ((page_url, pages_in), figures) in pages.into_iter().zip(best) {
+        for ((page_url, pages_in), rounds) in pages.into_iter().zip(measured) {
+            let figures: Vec<Round> = rounds
+                .iter()
+                .map(|round| Round::of(round.api.throughput, round.ceiling.throughput))
+                .collect();
             let Some(PageFigures {
                 api,
                 ceiling,
                 statement_is_builders,
-            }) = figures
+            }) = median_round(rounds)
             else {
                 continue;
             };
-            let ratio = if ceiling.throughput > 0.0 {
-                api.throughput / ceiling.throughput
-            } else {
-                0.0
-            };
+            let ratio = Round::of(api.throughput, ceiling.throughput).ratio;
             eprintln!(
-                "  {query} page {}: API {:.0}/s, pgbench {:.0}/s (best of {ROUNDS})",
+                "  {query} page {}: API {:.0}/s, pgbench {:.0}/s (median of {ROUNDS})",
                 pages_in + 1,
                 api.throughput,
                 ceiling.throughput
@@ -136,6 +141,7 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
                 ceiling,
                 ratio,
                 statement_is_builders,
+                rounds: figures,
             });
             save(&options.out, Part::Lists1m.file_name(), &points)?;
         }
@@ -154,25 +160,13 @@ struct PageFigures {
     statement_is_builders: bool,
 }
 
-impl PageFigures {
-    /// The better API run and the better pgbench run of two measurements.
-    fn best_of(self, other: PageFigures) -> PageFigures {
-        let (api, statement_is_builders) = if other.api.throughput > self.api.throughput {
-            (other.api, other.statement_is_builders)
-        } else {
-            (self.api, self.statement_is_builders)
-        };
-        let ceiling = if other.ceiling.throughput > self.ceiling.throughput {
-            other.ceiling
-        } else {
-            self.ceiling
-        };
-        PageFigures {
-            api,
-            ceiling,
-            statement_is_builders,
-        }
-    }
+/// The round of median ratio.
+fn median_round(mut rounds: Vec<PageFigures>) -> Option<PageFigures> {
+    let ratio =
+        |figures: &PageFigures| Round::of(figures.api.throughput, figures.ceiling.throughput).ratio;
+    rounds.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
+    let middle = rounds.len() / 2;
+    (!rounds.is_empty()).then(|| rounds.swap_remove(middle))
 }
 
 /// `page_url` through the API, then pgbench running the statement the
@@ -302,6 +296,7 @@ fn placeholders(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::fixtures::{ceiling, report};
 
     #[test]
     fn the_next_link_is_read_relative_or_absolute() {
@@ -332,5 +327,28 @@ mod tests {
         ];
         assert_eq!(listing_issued(url, &texts), Some((built.sql, true)));
         assert_eq!(placeholders("a = $1 and b < $12 limit $3"), 12);
+    }
+
+    fn figures(api: f64, pgbench: f64) -> PageFigures {
+        PageFigures {
+            api: report(Workload::List, 64, api),
+            ceiling: ceiling("pgbench", pgbench),
+            statement_is_builders: true,
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_its_round_of_median_ratio_both_sides_from_that_round() {
+        let kept = median_round(vec![
+            figures(900.0, 1000.0),
+            figures(600.0, 1000.0),
+            figures(800.0, 1000.0),
+        ])
+        .unwrap();
+        assert_eq!(
+            (kept.api.throughput, kept.ceiling.throughput),
+            (800.0, 1000.0)
+        );
+        assert!(median_round(Vec::new()).is_none());
     }
 }

@@ -155,11 +155,7 @@ fn median_of_rounds(mut rounds: Vec<WorkloadPoint>) -> Option<WorkloadPoint> {
     }
     let figures: Vec<Round> = rounds
         .iter()
-        .map(|point| Round {
-            api: point.api.throughput,
-            ceiling: point.ceiling.throughput,
-            ratio: point.ratio,
-        })
+        .map(|point| Round::of(point.api.throughput, point.ceiling.throughput))
         .collect();
     let durability = rounds
         .iter()
@@ -328,11 +324,7 @@ fn point(
     ceiling: super::Ceiling,
     issued: Vec<super::Issued>,
 ) -> WorkloadPoint {
-    let ratio = if ceiling.throughput > 0.0 {
-        api.throughput / ceiling.throughput
-    } else {
-        0.0
-    };
+    let ratio = Round::of(api.throughput, ceiling.throughput).ratio;
     WorkloadPoint {
         backend: backend.to_owned(),
         workload,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::bench::{
     BulkRowsPoint, CREATES_SQLITE_FILE, ConcurrencyPart, DISTANT_CLIENTS, DistantPart,
-    IDLE_CONNECTIONS, ListPoint, Part, WorkloadPoint, load,
+    IDLE_CONNECTIONS, ListPoint, Part, Round, WorkloadPoint, load,
 };
 
 /// A deep page "costs no more than the first" when its req/s, as a share
@@ -126,7 +126,11 @@ fn against_ceiling(number: u8, what: &str, points: &[WorkloadPoint], goal: f64) 
         .map(|point| TargetRow {
             number,
             target: format!("{what}, {} connections", point.connections),
-            measured: format!("{:.0} req/s{}", point.api.throughput, rounds_note(point)),
+            measured: format!(
+                "{:.0} req/s{}",
+                point.api.throughput,
+                rounds_note(&point.rounds)
+            ),
             reference: format!("{} {:.0}/s", point.ceiling.tool, point.ceiling.throughput),
             ratio: Some(point.ratio),
             goal: goal_text.clone(),
@@ -137,15 +141,15 @@ fn against_ceiling(number: u8, what: &str, points: &[WorkloadPoint], goal: f64) 
 
 /// How a point measured in rounds was chosen, and how far its rounds
 /// spread; nothing for a point measured once.
-fn rounds_note(point: &WorkloadPoint) -> String {
-    let ratios = point.rounds.iter().map(|round| round.ratio);
+fn rounds_note(rounds: &[Round]) -> String {
+    let ratios = rounds.iter().map(|round| round.ratio);
     match (
         ratios.clone().min_by(f64::total_cmp),
         ratios.max_by(f64::total_cmp),
     ) {
         (Some(low), Some(high)) => format!(
             ", median of {} rounds (ratios {low:.2}–{high:.2}×)",
-            point.rounds.len()
+            rounds.len()
         ),
         _ => String::new(),
     }
@@ -163,10 +167,11 @@ fn list_rows(points: &[ListPoint]) -> Vec<TargetRow> {
         if let Some(worst) = chosen.iter().min_by(|a, b| a.ratio.total_cmp(&b.ratio)) {
             let met = chosen.iter().filter(|p| p.ratio >= 0.7).count();
             row.measured = format!(
-                "{met} of {} met; worst `{}`: {:.0} req/s",
+                "{met} of {} met; worst `{}`: {:.0} req/s{}",
                 chosen.len(),
                 short(&worst.query),
-                worst.api.throughput
+                worst.api.throughput,
+                rounds_note(&worst.rounds)
             );
             row.reference = format!("pgbench {:.0}/s", worst.ceiling.throughput);
             row.ratio = Some(worst.ratio);
@@ -418,7 +423,7 @@ pub fn render_rows(rows: &[TargetRow]) -> String {
 mod tests {
     use super::*;
     use crate::bench::fixtures::{ceiling, point, report};
-    use crate::bench::{Durability, IdleMemory, Round};
+    use crate::bench::{Durability, IdleMemory};
     use crate::stats::LatencySummary;
     use crate::workload::Workload;
 
@@ -432,6 +437,7 @@ mod tests {
             ceiling: ceiling("pgbench", ceil),
             ratio: api / ceil,
             statement_is_builders: true,
+            rounds: Vec::new(),
         }
     }
 
@@ -466,11 +472,7 @@ mod tests {
     fn a_point_measured_in_rounds_shows_their_spread() {
         let mut reads = point(Workload::Read, 64, 700.0, 1000.0);
         reads.rounds = [(800.0, 1000.0), (700.0, 1000.0), (500.0, 1000.0)]
-            .map(|(api, ceiling)| Round {
-                api,
-                ceiling,
-                ratio: api / ceiling,
-            })
+            .map(|(api, ceiling)| Round::of(api, ceiling))
             .to_vec();
         let inputs = TargetInputs {
             reads: vec![reads],

@@ -85,23 +85,25 @@ where
                 id
             }
         };
-        let method = request.method().clone();
         let route = request.extensions().get::<MatchedPath>().cloned();
         let span = request_span(&request, route.as_ref(), &request_id);
+        // Counted and timed from before the inner service is called, whose
+        // call may already do part of the work.
+        let record = Record {
+            in_flight: self.metrics.in_flight(),
+            metrics: self.metrics.clone(),
+            method: request.method().clone(),
+            route,
+            request_id,
+            started: Instant::now(),
+        };
         let answer = {
             let _entered = span.enter();
             self.inner.call(request)
         };
         Observed {
             answer,
-            record: Some(Record {
-                in_flight: self.metrics.in_flight(),
-                metrics: self.metrics.clone(),
-                method,
-                route,
-                request_id,
-                started: Instant::now(),
-            }),
+            record: Some(record),
             span,
         }
     }

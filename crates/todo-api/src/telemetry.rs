@@ -1,6 +1,6 @@
 //! Logging: `tracing` to standard error, filtered by `RUST_LOG`, as text
 //! lines or JSON lines (`LOG_FORMAT`). The per-request line is written by
-//! the HTTP layer (`http/logging.rs`).
+//! the HTTP layer (`http/observe.rs`).
 
 mod log_output;
 

@@ -246,6 +246,15 @@ mod tests {
         }
     }
 
+    /// An in-memory database with one table `t` of column `column`.
+    fn table_t(column: &str) -> Connection {
+        let connection = Connection::open_in_memory().expect("opened");
+        connection
+            .execute_batch(&format!("create table t ({column})"))
+            .expect("created");
+        connection
+    }
+
     #[test]
     fn a_job_picked_up_after_its_deadline_is_unavailable_and_never_runs() {
         let mut connection = Connection::open_in_memory().expect("opened");
@@ -285,10 +294,7 @@ mod tests {
 
     #[test]
     fn a_group_commits_once_and_a_failing_job_undoes_only_its_own_writes() {
-        let mut connection = Connection::open_in_memory().expect("opened");
-        connection
-            .execute_batch("create table t (x integer)")
-            .expect("created");
+        let mut connection = table_t("x integer");
         let deadline = Instant::now() + Duration::from_secs(60);
         let insert = |value: i64, fail: bool| {
             move |connection: &mut Connection| -> Result<i64, Failure> {
@@ -343,10 +349,7 @@ mod tests {
 
     #[test]
     fn a_failing_statement_without_a_savepoint_undoes_only_its_own_writes() {
-        let mut connection = Connection::open_in_memory().expect("opened");
-        connection
-            .execute_batch("create table t (x integer check (x > 0))")
-            .expect("created");
+        let mut connection = table_t("x integer check (x > 0)");
         let deadline = Instant::now() + Duration::from_secs(60);
         let insert = insert_in_statement_scope;
         let (first, _t1, mut first_answer) = job(deadline, insert(1));
@@ -373,10 +376,7 @@ mod tests {
 
     #[test]
     fn a_group_sqlite_rolled_back_tells_the_undone_and_runs_the_rest_alone() {
-        let mut connection = Connection::open_in_memory().expect("opened");
-        connection
-            .execute_batch("create table t (x integer)")
-            .expect("created");
+        let mut connection = table_t("x integer");
         let deadline = Instant::now() + Duration::from_secs(60);
         let insert = insert_in_statement_scope;
         // What SQLite does to the transaction on, say, a full disk.

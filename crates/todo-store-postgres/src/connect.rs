@@ -12,7 +12,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::shared::SharedConnections;
-use crate::statements::StatementMode;
+use crate::statement_mode::StatementMode;
 use crate::store::PgStore;
 use crate::tls::{TlsError, take_tls_params};
 

@@ -12,7 +12,7 @@ use crate::batch::{Batched, GroupQueue, for_each, same_error};
 use crate::error::{from_pg, is_conflict};
 use crate::params::{UpdateManyParams, VersionCheck};
 use crate::row::{ids_from_rows, todos_from_rows};
-use crate::sql::{EXISTING, UPDATE_MANY};
+use crate::statements::{EXISTING, UPDATE_MANY};
 use crate::store::PgStore;
 
 /// The store's group queues.

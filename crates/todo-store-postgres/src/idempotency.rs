@@ -12,10 +12,10 @@ use tokio_postgres::types::Type;
 use crate::error::{from_pg, from_pool};
 use crate::params::{InsertManyParams, InsertParams};
 use crate::row::{todo_from_row, todos_from_rows};
-use crate::sql::{
+use crate::statement_mode::StatementMode;
+use crate::statements::{
     INSERT, INSERT_KEY, INSERT_MANY, PURGE_BATCH, PURGE_KEYS, SELECT_KEY, TRY_LOCK_KEY,
 };
-use crate::statements::StatementMode;
 use crate::store::PgStore;
 
 /// The status a keyed create answers and stores.

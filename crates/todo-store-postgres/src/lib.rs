@@ -1,7 +1,7 @@
 //! The PostgreSQL store of todo-api: [`PgStore`] implements
 //! [`todo_core::TodoStore`] over a `deadpool-postgres` pool, with its
 //! schema in `migrations/` applied by [`PgStore::migrate`]. The listing and
-//! delete-by-filter SQL comes from `todo-store-sql`, shared with SQLite.
+//! delete-by-filter SQL comes from `todo-listing-sql`, shared with SQLite.
 
 mod batch;
 mod connect;
@@ -13,7 +13,10 @@ mod params;
 mod pipeline;
 mod row;
 mod shared;
-mod sql;
+mod statement_mode;
+#[cfg(feature = "statements")]
+pub mod statements;
+#[cfg(not(feature = "statements"))]
 mod statements;
 mod store;
 mod tls;

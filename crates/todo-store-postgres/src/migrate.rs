@@ -3,7 +3,7 @@
 
 use deadpool_postgres::{Object, PoolError};
 
-use crate::sql::{ADVISORY_LOCK, ADVISORY_UNLOCK};
+use crate::statements::{ADVISORY_LOCK, ADVISORY_UNLOCK};
 use crate::store::PgStore;
 
 refinery::embed_migrations!("migrations");

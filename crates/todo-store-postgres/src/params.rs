@@ -3,7 +3,7 @@
 //! an `If-Match` condition as a flag and a version list.
 
 use todo_core::{Expected, NewTodo, Timestamp, TodoPatch};
-use todo_store_sql::SqlParam;
+use todo_listing_sql::SqlParam;
 use tokio_postgres::types::{ToSql, Type};
 
 /// A bound value and its type; `Send` so a store future holding it stays
@@ -61,7 +61,7 @@ impl VersionCheck {
     }
 }
 
-/// The values of [`crate::sql::INSERT`].
+/// The values of [`crate::statements::INSERT`].
 #[derive(Debug)]
 pub(crate) struct InsertParams {
     title: String,
@@ -96,7 +96,7 @@ impl InsertParams {
     }
 }
 
-/// The arrays of [`crate::sql::INSERT_MANY`], one element per todo.
+/// The arrays of [`crate::statements::INSERT_MANY`], one element per todo.
 #[derive(Debug, Default)]
 pub(crate) struct InsertManyParams {
     titles: Vec<String>,
@@ -134,7 +134,7 @@ impl InsertManyParams {
     }
 }
 
-/// The arrays of [`crate::sql::UPDATE_MANY`], one element per todo, in id
+/// The arrays of [`crate::statements::UPDATE_MANY`], one element per todo, in id
 /// order; `expected` is the version each must be at, `None` for any.
 #[derive(Debug, Default)]
 pub(crate) struct UpdateManyParams {
@@ -189,7 +189,7 @@ impl UpdateManyParams {
     }
 }
 
-/// The values of [`crate::sql::UPDATE`].
+/// The values of [`crate::statements::UPDATE`].
 #[derive(Debug)]
 pub(crate) struct UpdateParams {
     id: i64,

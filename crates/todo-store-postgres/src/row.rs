@@ -1,4 +1,4 @@
-//! Reading a row of [`todo_store_sql::TODO_COLUMNS`] into a [`Todo`].
+//! Reading a row of [`todo_listing_sql::TODO_COLUMNS`] into a [`Todo`].
 
 use std::collections::HashSet;
 use std::error::Error;

@@ -13,7 +13,7 @@ use todo_core::{
     Creation, Expected, GroupObserver, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery,
     NewTodo, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
-use todo_store_sql::{Dialect, Statement, delete_matching_statement, list_statement};
+use todo_listing_sql::{Dialect, Statement, delete_matching_statement, list_statement};
 
 use tokio_postgres::types::Type;
 
@@ -23,8 +23,8 @@ use crate::params::{InsertManyParams, UpdateParams, VersionCheck, as_typed, bind
 use crate::pipeline::try_join_all;
 use crate::row::{ids_from_rows, todo_from_row, todos_from_rows};
 use crate::shared::{SharedConnections, Standalone};
-use crate::sql::{DELETE, EXISTS, INSERT_MANY, LOCK_MANY, PING, SELECT_MANY, UPDATE};
-use crate::statements::StatementMode;
+use crate::statement_mode::StatementMode;
+use crate::statements::{DELETE, EXISTS, INSERT_MANY, LOCK_MANY, PING, SELECT_MANY, UPDATE};
 
 /// The PostgreSQL store. Cloning is cheap and shares the pool.
 #[derive(Clone, Debug)]

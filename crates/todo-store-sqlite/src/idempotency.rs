@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, named_params};
 use todo_core::{Created, Creation, IdempotencyKey, KeyedOutcome, StoreError, StoredResponse};
 
 use crate::error::Failure;
-use crate::queries::{INSERT, insert, now, write_transaction};
+use crate::queries::{insert, now, write_transaction};
+use crate::statements::INSERT;
 
 /// The status a keyed create answers and stores.
 const CREATED: u16 = 201;

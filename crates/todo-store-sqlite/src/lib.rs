@@ -12,6 +12,10 @@ mod error;
 mod idempotency;
 mod queries;
 mod row;
+#[cfg(feature = "statements")]
+pub mod statements;
+#[cfg(not(feature = "statements"))]
+mod statements;
 mod store;
 mod worker;
 

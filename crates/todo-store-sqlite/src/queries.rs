@@ -3,7 +3,6 @@
 //! reader thread; each is one transaction (or one statement).
 
 use std::ops::Deref;
-use std::sync::LazyLock;
 
 use rusqlite::{
     CachedStatement, Connection, OptionalExtension, Savepoint, Transaction, TransactionBehavior,
@@ -13,70 +12,13 @@ use todo_core::{
     Description, Expected, IdentifiedPatch, ListQuery, NewTodo, StoreError, Todo, TodoFilter,
     TodoPatch,
 };
-use todo_store_sql::{Dialect, TODO_COLUMNS, delete_matching_statement, list_statement};
+use todo_listing_sql::{Dialect, delete_matching_statement, list_statement};
 
 use crate::error::Failure;
 use crate::row::{micros, sql_value, todo_from_row};
+use crate::statements::{DELETE, GET, INSERT, UPDATE, VERSION};
 
 type Outcome<T> = Result<T, Failure>;
-
-pub(crate) static INSERT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r"
-insert into todos (
-    title, title_search, description, priority, due_date, completed,
-    created_at, updated_at, version
-)
-values (
-    :title, :title_search, :description, :priority, :due_date, :completed,
-    :now, :now, 1
-)
-returning {TODO_COLUMNS}
-"
-    )
-});
-
-// One statement for every patch, so it is prepared once: a field the patch
-// leaves alone is bound as null (non-null columns) or flagged off
-// (nullable columns, where null is a value the patch may set).
-static UPDATE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r"
-update todos
-set title = coalesce(:title, title),
-    title_search = coalesce(:title_search, title_search),
-    description = case when :set_description then :description else description end,
-    priority = coalesce(:priority, priority),
-    due_date = case when :set_due_date then :due_date else due_date end,
-    completed = coalesce(:completed, completed),
-    updated_at = :now,
-    version = version + 1
-where id = :id
-returning {TODO_COLUMNS}
-"
-    )
-});
-
-static GET: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r"
-select {TODO_COLUMNS}
-from todos
-where id = :id
-"
-    )
-});
-
-const VERSION: &str = r"
-select version
-from todos
-where id = :id
-";
-
-const DELETE: &str = r"
-delete from todos
-where id = :id
-";
 
 /// Where one operation's writes go: its own transaction, or, when the
 /// writer runs it in a group commit, a savepoint of the group's transaction,

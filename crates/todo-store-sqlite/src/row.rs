@@ -7,9 +7,9 @@ use chrono::DateTime;
 use rusqlite::Row;
 use rusqlite::types::Value;
 use todo_core::{Timestamp, Todo};
-use todo_store_sql::SqlParam;
+use todo_listing_sql::SqlParam;
 
-/// Reads a todo from a row whose columns are `todo_store_sql::TODO_COLUMNS`,
+/// Reads a todo from a row whose columns are `todo_listing_sql::TODO_COLUMNS`,
 /// in that order.
 pub(crate) fn todo_from_row(row: &Row<'_>) -> rusqlite::Result<Todo> {
     Ok(Todo {

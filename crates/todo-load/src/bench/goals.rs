@@ -106,7 +106,7 @@ fn bulk_reference_script() -> String {
         "insert into todos (title, title_search, description, priority, due_date, completed) \
          select 'bulk todo ' || g, 'bulk todo ' || g, null, 1 + g % 5, null, false \
          from generate_series(1, {BULK_ITEMS}) g returning {};\n",
-        todo_store_sql::TODO_COLUMNS
+        todo_listing_sql::TODO_COLUMNS
     )
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use todo_core::ListQuery;
-use todo_store_sql::{Dialect, SqlParam, list_statement};
+use todo_listing_sql::{Dialect, SqlParam, list_statement};
 use tokio::process::Command;
 
 use super::BenchError;
@@ -38,7 +38,7 @@ enum Value {
     Random(&'static str, i64, i64),
 }
 
-/// The store's single-row insert (`todo-store-postgres/src/sql.rs`,
+/// The store's single-row insert (`todo-store-postgres/src/statements.rs`,
 /// `INSERT`), the per-statement ceiling of creates: pgbench runs it when the
 /// service issued no single-row insert of its own (it batches concurrent
 /// creates into one statement).
@@ -53,7 +53,7 @@ pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, des
 pub const SINGLE_ROW_SELECT: &str = "select id, title, description, priority, due_date, \
      completed, created_at, updated_at, version from todos where id = $1";
 
-/// The store's single-row update (`todo-store-postgres/src/sql.rs`,
+/// The store's single-row update (`todo-store-postgres/src/statements.rs`,
 /// `UPDATE`), the per-statement ceiling of updates: pgbench runs it when the
 /// service issued no single-row update (it serves concurrent updates of
 /// distinct todos with one statement).
@@ -138,7 +138,7 @@ fn list_values() -> Vec<Value> {
 
 /// The statement the shared SQL builder makes for the listing `path`
 /// (`/api/todo?...`, cursor included), with its values.
-pub fn list_statement_for(path: &str) -> Option<todo_store_sql::Statement> {
+pub fn list_statement_for(path: &str) -> Option<todo_listing_sql::Statement> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')

@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, named_params, params_from_iter};
 use todo_core::ListQuery;
-use todo_store_sql::{Dialect, SqlParam, list_statement};
+use todo_listing_sql::{Dialect, SqlParam, list_statement};
 
 use super::BenchError;
 use super::pgbench::Ceiling;
 use crate::stats::Latencies;
 use crate::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
 
-const COLUMNS: &str = todo_store_sql::TODO_COLUMNS;
+const COLUMNS: &str = todo_listing_sql::TODO_COLUMNS;
 
 /// 2030-01-01T00:00:00Z in microseconds, the due date the load tool sends.
 const DUE_MICROS: i64 = 1_893_456_000_000_000;
@@ -128,7 +128,7 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
     }
 }
 
-fn list_query() -> todo_store_sql::Statement {
+fn list_query() -> todo_listing_sql::Statement {
     let query = LIST_PATH.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')

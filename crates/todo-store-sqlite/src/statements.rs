@@ -1,0 +1,73 @@
+//! The statement texts of the store's single-todo operations, in SQLite's
+//! dialect with named parameters; the listing and the delete by filter come
+//! from `todo-listing-sql`. Public behind the `statements` feature, so the
+//! benchmark's bare rusqlite reference runs exactly these.
+
+use std::sync::LazyLock;
+
+use todo_listing_sql::TODO_COLUMNS;
+
+/// Inserts one todo: `:title`, `:title_search` (the lowercased title),
+/// `:description`, `:priority`, `:due_date` and `:now` in microseconds,
+/// `:completed`.
+pub static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+insert into todos (
+    title, title_search, description, priority, due_date, completed,
+    created_at, updated_at, version
+)
+values (
+    :title, :title_search, :description, :priority, :due_date, :completed,
+    :now, :now, 1
+)
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+/// Applies a patch to the todo `:id`. One statement for every patch, so it
+/// is prepared once: a field the patch leaves alone is bound as null
+/// (non-null columns) or flagged off (`:set_description`, `:set_due_date`:
+/// nullable columns, where null is a value the patch may set).
+pub static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+update todos
+set title = coalesce(:title, title),
+    title_search = coalesce(:title_search, title_search),
+    description = case when :set_description then :description else description end,
+    priority = coalesce(:priority, priority),
+    due_date = case when :set_due_date then :due_date else due_date end,
+    completed = coalesce(:completed, completed),
+    updated_at = :now,
+    version = version + 1
+where id = :id
+returning {TODO_COLUMNS}
+"
+    )
+});
+
+/// The todo `:id`.
+pub static GET: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+select {TODO_COLUMNS}
+from todos
+where id = :id
+"
+    )
+});
+
+/// The version of the todo `:id`, for an `If-Match` check.
+pub const VERSION: &str = r"
+select version
+from todos
+where id = :id
+";
+
+/// Deletes the todo `:id`.
+pub const DELETE: &str = r"
+delete from todos
+where id = :id
+";

@@ -2,7 +2,6 @@
 //! a client sends, and the storage trait both backends implement. It knows
 //! nothing of HTTP or of any database driver.
 
-mod cursor;
 mod groups;
 mod idempotency;
 mod input;
@@ -15,7 +14,6 @@ mod validation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cursor::{decode_cursor, encode_cursor};
 pub use groups::{GroupKind, GroupObserver, GroupReports};
 pub use idempotency::{
     Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, MAX_KEY_LEN,
@@ -25,13 +23,13 @@ pub use input::{
     IdentifiedPatch, NewTodo, TodoPatch, identified_patches_from_json, new_todos_from_json,
 };
 pub use listing::{
-    DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Position, Sort, SortField, SortValue, TodoFilter,
+    DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page, Position, Sort, SortField, SortValue, TodoFilter,
     delete_filter_from_params,
 };
 pub use panic::panic_message;
 pub use store::{Expected, PoolStatus, StoreError, TodoStore};
 pub use todo::{
-    DESCRIPTION_MAX_CHARS, Description, Priority, TITLE_MAX_CHARS, Timestamp, Title, TitleError,
-    Todo, format_timestamp, now, parse_timestamp, search_key, todo_json, todos_json,
+    DESCRIPTION_MAX_CHARS, Description, FIRST_VERSION, Priority, TITLE_MAX_CHARS, Timestamp, Title,
+    TitleError, Todo, format_timestamp, now, parse_timestamp, search_key, todo_json, todos_json,
 };
 pub use validation::{FieldError, Loc, LocPart, ValidationErrors};

@@ -1,9 +1,16 @@
 //! The listing's query parameters: filters, sort, limit, offset and cursor
-//! (API.md, "Listing"), read into a validated [`ListQuery`].
+//! (API.md, "Listing"), read into a validated [`ListQuery`]; the page a
+//! store answers with (`page.rs`) and the cursor that continues it
+//! (`cursor.rs`).
+
+mod cursor;
+mod page;
 
 use std::collections::HashMap;
 
-use crate::cursor::{decode_cursor, encode_cursor};
+use cursor::{decode_cursor, encode_cursor};
+pub use page::Page;
+
 use crate::input::{priority_in_range, timestamp_fault};
 use crate::todo::{Priority, Timestamp, Todo, format_timestamp, parse_timestamp, search_key};
 use crate::validation::{FieldError, Loc, ValidationErrors};
@@ -251,14 +258,13 @@ impl ListQuery {
         })
     }
 
-    /// The query parameters of the page after the one that ended with
-    /// `last`: the same filters, sort and limit, and a cursor.
-    pub fn next_page_params(&self, last: &Todo) -> Vec<(&'static str, String)> {
+    /// The query parameters of the page that starts after `position`
+    /// (a [`Page::next`]): the same filters, sort and limit, and a cursor.
+    pub fn next_page_params(&self, position: &Position) -> Vec<(&'static str, String)> {
         let mut params = self.filter.to_params();
         params.push(("sort", self.sort.to_param()));
         params.push(("limit", self.limit.to_string()));
-        let position = Position::of(last, self.sort.field);
-        params.push(("cursor", encode_cursor(&self.filter, self.sort, &position)));
+        params.push(("cursor", encode_cursor(&self.filter, self.sort, position)));
         params
     }
 }

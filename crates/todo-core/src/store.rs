@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::groups::GroupObserver;
 use crate::idempotency::{Creation, IdempotencyKey, KeyedOutcome};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
-use crate::listing::{ListQuery, TodoFilter};
+use crate::listing::{ListQuery, Page, TodoFilter};
 use crate::todo::Timestamp;
 use crate::todo::Todo;
 
@@ -98,9 +98,9 @@ pub trait TodoStore: Send + Sync + 'static {
 
     async fn get(&self, id: i64) -> Result<Todo, StoreError>;
 
-    /// The page `query` asks for, plus the next todo when there is one, so
-    /// the caller can tell whether more follow: at most `limit + 1` todos.
-    async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError>;
+    /// The page `query` asks for ([`Page::from_rows`] builds it from the
+    /// [`ListQuery::rows_to_fetch`] rows a statement fetches).
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
 
     /// Applies `patch` if the todo exists and its version is `expected`;
     /// the check and the write are one atomic step.

@@ -201,11 +201,19 @@ pub struct Todo {
     pub version: i64,
 }
 
+/// The version of a todo just created.
+pub const FIRST_VERSION: i64 = 1;
+
 impl Todo {
     /// The strong entity tag of this state of the todo. It names the row and
     /// its version, so it is the same on every instance of the service.
     pub fn etag(&self) -> String {
-        format!("\"{}-{}\"", self.id, self.version)
+        Todo::etag_of(self.id, self.version)
+    }
+
+    /// The entity tag of todo `id` at `version`.
+    pub fn etag_of(id: i64, version: i64) -> String {
+        format!("\"{id}-{version}\"")
     }
 }
 

@@ -136,12 +136,12 @@ fn direction(sort: Sort) -> (&'static str, &'static str) {
     }
 }
 
-/// The statement of one listing page, fetching `limit + 1` rows so the caller
-/// can tell whether more follow.
+/// The statement of one listing page, fetching
+/// [`ListQuery::rows_to_fetch`] rows.
 pub fn list_statement(query: &ListQuery, dialect: Dialect) -> Statement {
     let mut builder = Builder::new(dialect);
     let conditions = builder.filter_conditions(&query.filter);
-    let fetch = i64::from(query.limit) + 1;
+    let fetch = i64::from(query.rows_to_fetch());
     if query.sort.field == SortField::DueDate {
         return due_date_list(builder, conditions, query, fetch);
     }

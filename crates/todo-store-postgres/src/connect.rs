@@ -1,6 +1,6 @@
-//! Opening a [`PgStore`]: parsing the URL and its TLS settings, building
-//! the connection pool, and trying one connection so that startup fails
-//! with a clear message.
+//! Opening the database of a [`PgStore`](crate::PgStore): parsing the URL
+//! and its TLS settings, building the connection pools, and trying one
+//! connection so that startup fails with a clear message.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,9 +11,9 @@ use deadpool_postgres::{
 use tokio_postgres::config::Host;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::db::Db;
 use crate::shared::SharedConnections;
 use crate::statement_mode::StatementMode;
-use crate::store::PgStore;
 use crate::tls::{TlsError, take_tls_params};
 
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
@@ -48,7 +48,7 @@ pub struct PgOptions {
     pub statement_cache: bool,
 }
 
-/// Why [`PgStore::connect`] failed. No variant shows the URL, which may
+/// Why [`PgStore::connect`](crate::PgStore::connect) failed. No variant shows the URL, which may
 /// hold a password.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -67,60 +67,57 @@ pub enum ConnectError {
     },
 }
 
-impl PgStore {
-    /// Opens a pool on the database at `url` (`postgres://` or
-    /// `postgresql://`), and checks that one connection can be made.
-    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, ConnectError> {
-        let (url, tls) = take_tls_params(url)?;
-        let mut config =
-            tokio_postgres::Config::from_str(&url).map_err(ConnectError::InvalidUrl)?;
-        config.connect_timeout(options.connect_timeout);
-        // A server that vanishes without closing its connections (a crash of
-        // its host, a cut network) is noticed within about half a minute,
-        // not the hours of the kernel's defaults.
-        config
-            .keepalives(true)
-            .keepalives_idle(KEEPALIVE_IDLE)
-            .keepalives_interval(KEEPALIVE_INTERVAL)
-            .keepalives_retries(KEEPALIVE_RETRIES)
-            .tcp_user_timeout(TCP_USER_TIMEOUT);
-        config.ssl_mode(tls.driver_mode());
-        if let Some(timeout) = options.statement_timeout {
-            // `options` may already carry settings from the URL; keep them.
-            let earlier = config.get_options().unwrap_or_default().to_owned();
-            config.options(
-                format!("{earlier} -c statement_timeout={}", timeout.as_millis()).trim_start(),
-            );
-        }
-        let target = describe_target(&config);
-        let connector = tls.connector()?;
-        let pool = build_pool(
-            config.clone(),
-            connector.clone(),
-            options.pool_size,
-            options,
-        )
-        .map_err(ConnectError::Pool)?;
-        let shared_pool = build_pool(
-            config,
-            connector,
-            options.shared_connections.max(1),
-            options,
-        )
-        .map_err(ConnectError::Pool)?;
-        // Without this, a wrong URL or a database that is down would only
-        // show up as 503s on the first requests.
-        let first = pool
-            .get()
-            .await
-            .map_err(|source| ConnectError::Unreachable { target, source })?;
-        drop(first);
-        Ok(PgStore::new(
-            pool,
-            SharedConnections::new(shared_pool, options.shared_connections),
-            StatementMode::new(options.statement_cache),
-        ))
+/// Opens the pools on the database at `url` (`postgres://` or
+/// `postgresql://`), and checks that one connection can be made.
+pub(crate) async fn connect(url: &str, options: PgOptions) -> Result<Db, ConnectError> {
+    let (url, tls) = take_tls_params(url)?;
+    let mut config = tokio_postgres::Config::from_str(&url).map_err(ConnectError::InvalidUrl)?;
+    config.connect_timeout(options.connect_timeout);
+    // A server that vanishes without closing its connections (a crash of
+    // its host, a cut network) is noticed within about half a minute,
+    // not the hours of the kernel's defaults.
+    config
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES)
+        .tcp_user_timeout(TCP_USER_TIMEOUT);
+    config.ssl_mode(tls.driver_mode());
+    if let Some(timeout) = options.statement_timeout {
+        // `options` may already carry settings from the URL; keep them.
+        let earlier = config.get_options().unwrap_or_default().to_owned();
+        config.options(
+            format!("{earlier} -c statement_timeout={}", timeout.as_millis()).trim_start(),
+        );
     }
+    let target = describe_target(&config);
+    let connector = tls.connector()?;
+    let pool = build_pool(
+        config.clone(),
+        connector.clone(),
+        options.pool_size,
+        options,
+    )
+    .map_err(ConnectError::Pool)?;
+    let shared_pool = build_pool(
+        config,
+        connector,
+        options.shared_connections.max(1),
+        options,
+    )
+    .map_err(ConnectError::Pool)?;
+    // Without this, a wrong URL or a database that is down would only
+    // show up as 503s on the first requests.
+    let first = pool
+        .get()
+        .await
+        .map_err(|source| ConnectError::Unreachable { target, source })?;
+    drop(first);
+    Ok(Db::new(
+        pool,
+        SharedConnections::new(shared_pool, options.shared_connections),
+        StatementMode::new(options.statement_cache),
+    ))
 }
 
 fn build_pool(
@@ -194,7 +191,7 @@ mod tests {
             statement_cache: true,
             shared_connections: 1,
         };
-        let error = PgStore::connect("postgres://host:notaport/db", options)
+        let error = connect("postgres://host:notaport/db", options)
             .await
             .unwrap_err();
         assert!(matches!(error, ConnectError::InvalidUrl(_)), "{error:?}");

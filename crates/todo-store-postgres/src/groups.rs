@@ -1,28 +1,23 @@
-//! The kinds of request the store serves in groups (`batch.rs`): single
+//! The kinds of request the store serves in groups (`grouping.rs`): single
 //! creates, one multi-row insert and one commit per group; reads by id, one
 //! `id = any(…)` select per group; updates of distinct todos, one
 //! `update … from unnest(…)` and one commit per group.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use todo_core::{GroupKind, GroupReports, NewTodo, StoreError, Todo, TodoPatch};
-use tokio_postgres::types::Type;
 
-use crate::batch::{Batched, GroupQueue, for_each, same_error};
-use crate::error::{from_pg, is_conflict};
+use crate::db::{Db, GroupedUpdateError};
+use crate::grouping::{Batched, GroupQueue, for_each, same_error};
 use crate::params::{UpdateManyParams, VersionCheck};
-use crate::row::{ids_from_rows, todos_from_rows};
-use crate::statements::{EXISTING, UPDATE_MANY};
-use crate::store::PgStore;
 
 /// The store's group queues.
 #[derive(Debug)]
 pub(crate) struct Groups {
-    creates: GroupQueue<Creates>,
-    reads: GroupQueue<Reads>,
-    updates: GroupQueue<Updates>,
-    /// Where each group served is reported.
-    pub(crate) reports: GroupReports,
+    pub(crate) creates: Arc<GroupQueue<Creates>>,
+    pub(crate) reads: Arc<GroupQueue<Reads>>,
+    pub(crate) updates: Arc<GroupQueue<Updates>>,
 }
 
 /// How many groups of one kind may run at once: one in the database (for a
@@ -36,14 +31,22 @@ pub(crate) struct Groups {
 const CONCURRENT_GROUPS: usize = 2;
 
 impl Groups {
-    pub(crate) fn new() -> Self {
+    /// Queues over `db`, each reporting the groups it serves to `reports`.
+    pub(crate) fn new(db: &Db, reports: &GroupReports) -> Self {
         Groups {
-            creates: GroupQueue::new(CONCURRENT_GROUPS),
-            reads: GroupQueue::new(CONCURRENT_GROUPS),
-            updates: GroupQueue::new(CONCURRENT_GROUPS),
-            reports: GroupReports::default(),
+            creates: queue(db, reports),
+            reads: queue(db, reports),
+            updates: queue(db, reports),
         }
     }
+}
+
+fn queue<B: Batched>(db: &Db, reports: &GroupReports) -> Arc<GroupQueue<B>> {
+    Arc::new(GroupQueue::new(
+        db.clone(),
+        CONCURRENT_GROUPS,
+        reports.clone(),
+    ))
 }
 
 /// Single-todo creates.
@@ -55,16 +58,16 @@ impl Batched for Creates {
     const KIND: GroupKind = GroupKind::Create;
     const MAX_BATCH: usize = 500;
 
-    fn queue(store: &PgStore) -> &GroupQueue<Self> {
-        &store.groups().creates
-    }
-
-    async fn run(store: &PgStore, todos: Vec<NewTodo>) -> Vec<Result<Todo, StoreError>> {
+    async fn run(db: &Db, todos: Vec<NewTodo>) -> Vec<Result<Todo, StoreError>> {
         let count = todos.len();
-        match store.insert_rows(todos).await {
+        match db.insert_rows(todos).await {
             Ok(created) => created.into_iter().map(Ok).collect(),
             Err(error) => for_each(count, &error),
         }
+    }
+
+    async fn run_alone(db: &Db, todo: NewTodo) -> Result<Todo, StoreError> {
+        db.insert_one(todo).await
     }
 }
 
@@ -77,18 +80,18 @@ impl Batched for Reads {
     const KIND: GroupKind = GroupKind::Read;
     const MAX_BATCH: usize = 1000;
 
-    fn queue(store: &PgStore) -> &GroupQueue<Self> {
-        &store.groups().reads
-    }
-
-    async fn run(store: &PgStore, ids: Vec<i64>) -> Vec<Result<Todo, StoreError>> {
-        let found: HashMap<i64, Todo> = match store.select_rows(&ids).await {
+    async fn run(db: &Db, ids: Vec<i64>) -> Vec<Result<Todo, StoreError>> {
+        let found: HashMap<i64, Todo> = match db.select_rows(&ids).await {
             Ok(todos) => todos.into_iter().map(|todo| (todo.id, todo)).collect(),
             Err(error) => return for_each(ids.len(), &error),
         };
         ids.iter()
             .map(|id| found.get(id).cloned().ok_or(StoreError::NotFound(*id)))
             .collect()
+    }
+
+    async fn run_alone(db: &Db, id: i64) -> Result<Todo, StoreError> {
+        db.select_one(id).await
     }
 }
 
@@ -115,12 +118,8 @@ impl Batched for Updates {
         Some(update.id)
     }
 
-    fn queue(store: &PgStore) -> &GroupQueue<Self> {
-        &store.groups().updates
-    }
-
-    async fn run(store: &PgStore, updates: Vec<GroupedUpdate>) -> Vec<Result<Todo, StoreError>> {
-        match update_together(store, &updates).await {
+    async fn run(db: &Db, updates: Vec<GroupedUpdate>) -> Vec<Result<Todo, StoreError>> {
+        match update_together(db, &updates).await {
             Ok((mut updated, existing)) => updates
                 .iter()
                 .map(|update| match (updated.remove(&update.id), &existing) {
@@ -132,34 +131,25 @@ impl Batched for Updates {
                     (None, Err(error)) => Err(same_error(error)),
                 })
                 .collect(),
-            // The statement lost a conflict (a deadlock with another
-            // instance's writes, say) and was rolled back whole: each update
-            // gets a statement of its own, and its own answer, at once.
-            Err(GroupFailure::Conflict) => {
+            // The statement lost a conflict and was rolled back whole: each
+            // update gets a statement of its own, and its own answer, at
+            // once.
+            Err(GroupedUpdateError::Conflict) => {
                 let mut answers = Vec::with_capacity(updates.len());
                 for update in updates {
-                    let check = VersionCheck::exactly(update.expected_version);
-                    answers.push(store.update_alone(update.id, update.patch, check).await);
+                    answers.push(Self::run_alone(db, update).await);
                 }
                 answers
             }
             // Anything else (the database gone, a statement timeout) would
             // fail the updates one by one too, each after its own wait.
-            Err(GroupFailure::Store(error)) => for_each(updates.len(), &error),
+            Err(GroupedUpdateError::Store(error)) => for_each(updates.len(), &error),
         }
     }
-}
 
-/// Why a group of updates failed.
-enum GroupFailure {
-    /// Its statement lost a conflict with another transaction.
-    Conflict,
-    Store(StoreError),
-}
-
-impl From<StoreError> for GroupFailure {
-    fn from(error: StoreError) -> Self {
-        GroupFailure::Store(error)
+    async fn run_alone(db: &Db, update: GroupedUpdate) -> Result<Todo, StoreError> {
+        let check = VersionCheck::exactly(update.expected_version);
+        db.update_alone(update.id, update.patch, check).await
     }
 }
 
@@ -167,26 +157,17 @@ impl From<StoreError> for GroupFailure {
 /// of their version exist. The update has committed when the existence
 /// check runs, so a failure of the check is only the unchanged todos'.
 async fn update_together(
-    store: &PgStore,
+    db: &Db,
     updates: &[GroupedUpdate],
-) -> Result<(HashMap<i64, Todo>, Result<HashSet<i64>, StoreError>), GroupFailure> {
+) -> Result<(HashMap<i64, Todo>, Result<HashSet<i64>, StoreError>), GroupedUpdateError> {
     let params = UpdateManyParams::new(
         updates
             .iter()
             .map(|update| (update.id, &update.patch, update.expected_version)),
     );
-    // An exclusive connection: a commit on a shared one would hold up the
-    // reads pipelined behind it.
-    let client = store.client().await?;
-    let rows = store
-        .statement_mode()
-        .query(&client, &UPDATE_MANY, &params.as_typed())
-        .await
-        .map_err(|error| match is_conflict(&error) {
-            true => GroupFailure::Conflict,
-            false => GroupFailure::Store(from_pg(error)),
-        })?;
-    let updated: HashMap<i64, Todo> = todos_from_rows(&rows)?
+    let updated: HashMap<i64, Todo> = db
+        .update_rows(&params)
+        .await?
         .into_iter()
         .map(|todo| (todo.id, todo))
         .collect();
@@ -198,11 +179,5 @@ async fn update_together(
     if unchanged.is_empty() {
         return Ok((updated, Ok(HashSet::new())));
     }
-    let existing = store
-        .statement_mode()
-        .query(&client, EXISTING, &[(&unchanged, Type::INT8_ARRAY)])
-        .await
-        .map_err(from_pg)
-        .and_then(|rows| ids_from_rows(&rows));
-    Ok((updated, existing))
+    Ok((updated, db.existing(&unchanged).await))
 }

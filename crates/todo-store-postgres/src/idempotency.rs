@@ -9,91 +9,92 @@ use todo_core::{
 };
 use tokio_postgres::types::Type;
 
-use crate::error::{from_pg, from_pool};
+use crate::db::Db;
+use crate::error::from_pg;
 use crate::params::{InsertManyParams, InsertParams};
 use crate::row::{todo_from_row, todos_from_rows};
 use crate::statement_mode::StatementMode;
 use crate::statements::{
     INSERT, INSERT_KEY, INSERT_MANY, PURGE_BATCH, PURGE_KEYS, SELECT_KEY, TRY_LOCK_KEY,
 };
-use crate::store::PgStore;
 
 /// The status a keyed create answers and stores.
 const CREATED: i16 = 201;
 
-impl PgStore {
-    pub(crate) async fn create_keyed_in_transaction(
-        &self,
-        key: &IdempotencyKey,
-        creation: Creation,
-    ) -> Result<KeyedOutcome, StoreError> {
-        let statements = self.statement_mode();
-        let mut client = self.pool().get().await.map_err(from_pool)?;
-        let transaction = client.transaction().await.map_err(from_pg)?;
-        let key_params = [(&key.scope as _, Type::TEXT), (&key.key as _, Type::TEXT)];
-        let locked: bool = statements
-            .query_in(&transaction, TRY_LOCK_KEY, &key_params)
-            .await
-            .map_err(from_pg)?
-            .first()
-            .map(|row| row.try_get(0))
-            .transpose()
-            .map_err(from_pg)?
-            .unwrap_or(false);
-        if !locked {
-            return Err(StoreError::IdempotencyKeyInFlight);
-        }
-        let stored = statements
-            .query_in(&transaction, SELECT_KEY, &key_params)
-            .await
-            .map_err(from_pg)?;
-        if let Some(row) = stored.first() {
-            let fingerprint: String = row.try_get(0).map_err(from_pg)?;
-            if fingerprint != key.fingerprint {
-                return Err(StoreError::IdempotencyKeyReused);
-            }
-            let status: i16 = row.try_get(1).map_err(from_pg)?;
-            let body: String = row.try_get(2).map_err(from_pg)?;
-            return Ok(KeyedOutcome::Replayed(StoredResponse {
-                status: u16::try_from(status).unwrap_or(201),
-                body,
-            }));
-        }
-        let created = insert(statements, &transaction, creation).await?;
-        let body = created.body();
-        statements
-            .execute_in(
-                &transaction,
-                INSERT_KEY,
-                &[
-                    (&key.scope, Type::TEXT),
-                    (&key.key, Type::TEXT),
-                    (&key.fingerprint, Type::TEXT),
-                    (&CREATED, Type::INT2),
-                    (&body, Type::TEXT),
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
-        transaction.commit().await.map_err(from_pg)?;
-        Ok(KeyedOutcome::Created(created))
+/// Creates under `key`: the todos, the key and the stored response in one
+/// transaction (the contract of [`todo_core::TodoStore::create_keyed`]).
+pub(crate) async fn create_keyed(
+    db: &Db,
+    key: &IdempotencyKey,
+    creation: Creation,
+) -> Result<KeyedOutcome, StoreError> {
+    let statements = db.statement_mode();
+    let mut client = db.exclusive().await?;
+    let transaction = client.transaction().await.map_err(from_pg)?;
+    let key_params = [(&key.scope as _, Type::TEXT), (&key.key as _, Type::TEXT)];
+    let locked: bool = statements
+        .query_in(&transaction, TRY_LOCK_KEY, &key_params)
+        .await
+        .map_err(from_pg)?
+        .first()
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(from_pg)?
+        .unwrap_or(false);
+    if !locked {
+        return Err(StoreError::IdempotencyKeyInFlight);
     }
+    let stored = statements
+        .query_in(&transaction, SELECT_KEY, &key_params)
+        .await
+        .map_err(from_pg)?;
+    if let Some(row) = stored.first() {
+        let fingerprint: String = row.try_get(0).map_err(from_pg)?;
+        if fingerprint != key.fingerprint {
+            return Err(StoreError::IdempotencyKeyReused);
+        }
+        let status: i16 = row.try_get(1).map_err(from_pg)?;
+        let body: String = row.try_get(2).map_err(from_pg)?;
+        return Ok(KeyedOutcome::Replayed(StoredResponse {
+            status: u16::try_from(status).unwrap_or(201),
+            body,
+        }));
+    }
+    let created = insert(statements, &transaction, creation).await?;
+    let body = created.body();
+    statements
+        .execute_in(
+            &transaction,
+            INSERT_KEY,
+            &[
+                (&key.scope, Type::TEXT),
+                (&key.key, Type::TEXT),
+                (&key.fingerprint, Type::TEXT),
+                (&CREATED, Type::INT2),
+                (&body, Type::TEXT),
+            ],
+        )
+        .await
+        .map_err(from_pg)?;
+    transaction.commit().await.map_err(from_pg)?;
+    Ok(KeyedOutcome::Created(created))
+}
 
-    pub(crate) async fn purge_keys_in_batches(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        let mut purged = 0;
-        loop {
-            // A connection per batch, so a long purge never holds one while
-            // requests wait for it.
-            let client = self.pool().get().await.map_err(from_pool)?;
-            let deleted = self
-                .statement_mode()
-                .execute(&client, PURGE_KEYS, &[(&cutoff, Type::TIMESTAMPTZ)])
-                .await
-                .map_err(from_pg)?;
-            purged += deleted;
-            if deleted < PURGE_BATCH {
-                return Ok(purged);
-            }
+/// Removes the keys first used before `cutoff`, a batch at a time.
+pub(crate) async fn purge_keys(db: &Db, cutoff: Timestamp) -> Result<u64, StoreError> {
+    let mut purged = 0;
+    loop {
+        // A connection per batch, so a long purge never holds one while
+        // requests wait for it.
+        let client = db.exclusive().await?;
+        let deleted = db
+            .statement_mode()
+            .execute(&client, PURGE_KEYS, &[(&cutoff, Type::TIMESTAMPTZ)])
+            .await
+            .map_err(from_pg)?;
+        purged += deleted;
+        if deleted < PURGE_BATCH {
+            return Ok(purged);
         }
     }
 }

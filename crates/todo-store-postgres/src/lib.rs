@@ -3,14 +3,14 @@
 //! schema in `migrations/` applied by [`PgStore::migrate`]. The listing and
 //! delete-by-filter SQL comes from `todo-listing-sql`, shared with SQLite.
 
-mod batch;
 mod connect;
+mod db;
 mod error;
+mod grouping;
 mod groups;
 mod idempotency;
 mod migrate;
 mod params;
-mod pipeline;
 mod row;
 mod shared;
 mod statement_mode;

@@ -1,10 +1,9 @@
 //! Bringing the schema up to date with the embedded `migrations/`, safely
 //! when several instances start at once.
 
-use deadpool_postgres::{Object, PoolError};
+use deadpool_postgres::{Object, Pool, PoolError};
 
 use crate::statements::{ADVISORY_LOCK, ADVISORY_UNLOCK};
-use crate::store::PgStore;
 
 refinery::embed_migrations!("migrations");
 
@@ -12,7 +11,7 @@ refinery::embed_migrations!("migrations");
 /// fixed value works as long as every instance uses the same one.
 const MIGRATION_LOCK: i64 = 0x746f_646f_5f6d_6967;
 
-/// Why [`PgStore::migrate`] failed.
+/// Why [`PgStore::migrate`](crate::PgStore::migrate) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     #[error("could not get a connection to migrate the database")]
@@ -23,31 +22,28 @@ pub enum MigrateError {
     Migration(#[source] refinery::Error),
 }
 
-impl PgStore {
-    /// Applies the migrations the database lacks. Instances starting
-    /// together take turns on an advisory lock, so each migration runs once.
-    #[tracing::instrument(skip_all)]
-    pub async fn migrate(&self) -> Result<(), MigrateError> {
-        let mut client = self.pool().get().await.map_err(MigrateError::Connection)?;
-        client
-            .execute(ADVISORY_LOCK, &[&MIGRATION_LOCK])
-            .await
-            .map_err(MigrateError::Lock)?;
-        let migrated = migrations::runner()
-            .run_async(&mut **client)
-            .await
-            .map_err(MigrateError::Migration);
-        let unlocked = client.execute(ADVISORY_UNLOCK, &[&MIGRATION_LOCK]).await;
-        if unlocked.is_err() {
-            // The lock belongs to the session: closing the connection
-            // instead of returning it to the pool releases it.
-            drop(Object::take(client));
-        }
-        let report = migrated?;
-        for migration in report.applied_migrations() {
-            tracing::info!(migration = %migration, "applied migration");
-        }
-        unlocked.map_err(MigrateError::Lock)?;
-        Ok(())
+/// Applies the migrations the database lacks. Instances starting together
+/// take turns on an advisory lock, so each migration runs once.
+pub(crate) async fn migrate(pool: &Pool) -> Result<(), MigrateError> {
+    let mut client = pool.get().await.map_err(MigrateError::Connection)?;
+    client
+        .execute(ADVISORY_LOCK, &[&MIGRATION_LOCK])
+        .await
+        .map_err(MigrateError::Lock)?;
+    let migrated = migrations::runner()
+        .run_async(&mut **client)
+        .await
+        .map_err(MigrateError::Migration);
+    let unlocked = client.execute(ADVISORY_UNLOCK, &[&MIGRATION_LOCK]).await;
+    if unlocked.is_err() {
+        // The lock belongs to the session: closing the connection instead
+        // of returning it to the pool releases it.
+        drop(Object::take(client));
     }
+    let report = migrated?;
+    for migration in report.applied_migrations() {
+        tracing::info!(migration = %migration, "applied migration");
+    }
+    unlocked.map_err(MigrateError::Lock)?;
+    Ok(())
 }

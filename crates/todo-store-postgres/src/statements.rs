@@ -34,6 +34,17 @@ returning {TODO_COLUMNS}
     )
 });
 
+/// The todo `$1`.
+pub static SELECT_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+select {TODO_COLUMNS}
+from todos
+where id = $1
+"
+    )
+});
+
 /// The todos of the ids in `$1` (an array), each once, in no order.
 pub static SELECT_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -361,7 +361,7 @@ fn free_port() -> u16 {
 impl PgStore {
     /// The value of a server setting on one of the pool's connections.
     pub async fn setting(&self, name: &str) -> String {
-        let client = self.pool().get().await.expect("a pooled connection");
+        let client = self.db.pool().get().await.expect("a pooled connection");
         client
             .query_one("select current_setting($1)", &[&name])
             .await
@@ -371,7 +371,7 @@ impl PgStore {
 
     /// Whether one of the pool's connections is encrypted.
     pub async fn connection_is_encrypted(&self) -> bool {
-        let client = self.pool().get().await.expect("a pooled connection");
+        let client = self.db.pool().get().await.expect("a pooled connection");
         client
             .query_one(
                 "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
@@ -385,7 +385,7 @@ impl PgStore {
     /// How many statements one of the pool's connections holds prepared.
     /// The count is read with the simple protocol, which prepares nothing.
     pub async fn prepared_statements(&self) -> usize {
-        let client = self.pool().get().await.expect("a pooled connection");
+        let client = self.db.pool().get().await.expect("a pooled connection");
         let rows = client
             .simple_query("select count(*) from pg_prepared_statements")
             .await

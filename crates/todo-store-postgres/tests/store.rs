@@ -77,7 +77,10 @@ async fn the_listing_is_newest_first_and_filters_by_title_text() {
         store.create(new_todo(title)).await.unwrap();
     }
     let all = store.list(&ListQuery::default()).await.unwrap();
-    assert_eq!(titles(&all), ["milk the cow", "walk the dog", "Buy MILK"]);
+    assert_eq!(
+        titles(&all.todos),
+        ["milk the cow", "walk the dog", "Buy MILK"]
+    );
     let query = ListQuery {
         filter: TodoFilter {
             title_contains: Some(search_key("Milk")),
@@ -86,7 +89,7 @@ async fn the_listing_is_newest_first_and_filters_by_title_text() {
         ..ListQuery::default()
     };
     let found = store.list(&query).await.unwrap();
-    assert_eq!(titles(&found), ["milk the cow", "Buy MILK"]);
+    assert_eq!(titles(&found.todos), ["milk the cow", "Buy MILK"]);
 }
 
 #[tokio::test]
@@ -120,7 +123,7 @@ async fn an_update_changes_only_the_fields_it_sets() {
         },
         ..ListQuery::default()
     };
-    assert_eq!(store.list(&query).await.unwrap().len(), 1);
+    assert_eq!(store.list(&query).await.unwrap().todos.len(), 1);
 }
 
 #[tokio::test]
@@ -252,7 +255,7 @@ async fn deleting_by_filter_removes_only_the_matching_todos() {
     };
     assert_eq!(store.delete_matching(&filter).await.unwrap(), 3);
     let left = store.list(&ListQuery::default()).await.unwrap();
-    assert_eq!(titles(&left), ["todo 5", "todo 3", "todo 1"]);
+    assert_eq!(titles(&left.todos), ["todo 5", "todo 3", "todo 1"]);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use rusqlite::{
     named_params, params_from_iter,
 };
 use todo_core::{
-    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, StoreError, Todo, TodoFilter,
+    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Page, StoreError, Todo, TodoFilter,
     TodoPatch,
 };
 use todo_listing_sql::{Dialect, delete_matching_statement, list_statement};
@@ -130,7 +130,7 @@ pub(crate) fn get(connection: &mut Connection, id: i64) -> Outcome<Todo> {
         .ok_or(Failure::Store(StoreError::NotFound(id)))
 }
 
-pub(crate) fn list(connection: &mut Connection, query: &ListQuery) -> Outcome<Vec<Todo>> {
+pub(crate) fn list(connection: &mut Connection, query: &ListQuery) -> Outcome<Page> {
     let statement = list_statement(query, Dialect::Sqlite);
     let mut prepared = connection.prepare_cached(&statement.sql)?;
     let todos = prepared
@@ -139,7 +139,7 @@ pub(crate) fn list(connection: &mut Connection, query: &ListQuery) -> Outcome<Ve
             todo_from_row,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(todos)
+    Ok(Page::from_rows(query, todos))
 }
 
 pub(crate) fn update(

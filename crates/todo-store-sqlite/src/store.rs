@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use todo_core::{
     Creation, Expected, GroupObserver, GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome,
-    ListQuery, NewTodo, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
+    ListQuery, NewTodo, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch,
+    TodoStore,
 };
 
 use crate::connection::{self, ConnectionSettings};
@@ -308,7 +309,7 @@ impl TodoStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let query = query.clone();
         self.run(Lane::Read, move |connection| {
             queries::list(connection, &query)

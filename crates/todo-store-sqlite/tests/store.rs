@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use todo_core::{
-    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Position, Priority, Sort,
-    SortField, StoreError, Title, TodoFilter, TodoPatch, TodoStore, parse_timestamp,
+    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Priority, Sort, SortField,
+    StoreError, Title, TodoFilter, TodoPatch, TodoStore, parse_timestamp,
 };
 use todo_store_sqlite::{OpenError, SqliteOptions, SqliteStore};
 
@@ -76,7 +76,7 @@ async fn a_listing_is_newest_first_and_filters_by_title() {
         store.create(new_todo(name)).await.expect("created");
     }
     let all = store.list(&ListQuery::default()).await.expect("listed");
-    let titles: Vec<_> = all.iter().map(|todo| todo.title.as_str()).collect();
+    let titles: Vec<_> = all.todos.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, ["BUY bread", "Walk the dog", "Buy milk"]);
 
     let query = ListQuery {
@@ -87,7 +87,7 @@ async fn a_listing_is_newest_first_and_filters_by_title() {
         ..ListQuery::default()
     };
     let found = store.list(&query).await.expect("listed");
-    let titles: Vec<_> = found.iter().map(|todo| todo.title.as_str()).collect();
+    let titles: Vec<_> = found.todos.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, ["BUY bread", "Buy milk"]);
 }
 
@@ -123,12 +123,10 @@ async fn a_due_date_walk_puts_undated_todos_last_both_ways_and_pages_by_cursor()
         let mut walked = Vec::new();
         loop {
             let page = store.list(&query).await.expect("listed");
-            let more = page.len() > 2;
-            let shown = &page[..page.len().min(2)];
-            walked.extend(shown.iter().map(|todo| todo.title.clone()));
-            match shown.last() {
-                Some(last) if more => query.after = Some(Position::of(last, SortField::DueDate)),
-                _ => break,
+            walked.extend(page.todos.iter().map(|todo| todo.title.clone()));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
             }
         }
         assert_eq!(walked, expected, "descending: {descending}");
@@ -286,7 +284,7 @@ async fn deleting_by_filter_removes_only_the_matching_todos_and_counts_them() {
     };
     assert_eq!(store.delete_matching(&filter).await.expect("deleted"), 2);
     let left = store.list(&ListQuery::default()).await.expect("listed");
-    let titles: Vec<_> = left.iter().map(|todo| todo.title.as_str()).collect();
+    let titles: Vec<_> = left.todos.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, ["b"]);
 }
 
@@ -325,7 +323,7 @@ async fn two_hundred_concurrent_creates_all_land_with_distinct_ids() {
         limit: 500,
         ..ListQuery::default()
     };
-    assert_eq!(store.list(&query).await.expect("listed").len(), 200);
+    assert_eq!(store.list(&query).await.expect("listed").todos.len(), 200);
 }
 
 #[tokio::test]
@@ -366,7 +364,7 @@ async fn a_write_while_another_process_holds_the_lock_is_unavailable_and_changes
 
     other.execute_batch("rollback").expect("unlocked");
     let left = store.list(&ListQuery::default()).await.expect("listed");
-    assert!(left.is_empty());
+    assert!(left.todos.is_empty());
     store.create(new_todo("Buy milk")).await.expect("created");
 }
 

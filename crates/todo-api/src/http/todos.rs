@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 use todo_core::{
-    Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, ListQuery, Loc,
-    NewTodo, StoreError, Todo, TodoPatch, ValidationErrors, delete_filter_from_params,
-    identified_patches_from_json, new_todos_from_json, todo_json, todos_json,
+    Created, Creation, FIRST_VERSION, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome,
+    ListQuery, Loc, NewTodo, StoreError, Todo, TodoPatch, ValidationErrors,
+    delete_filter_from_params, identified_patches_from_json, new_todos_from_json, todo_json,
+    todos_json,
 };
 
 use super::access::Principal;
@@ -142,7 +143,8 @@ fn keyed_response(outcome: KeyedOutcome) -> Result<Response, ApiError> {
         KeyedOutcome::Created(created) => Ok(created_response(created)),
         KeyedOutcome::Replayed(stored) => {
             let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::Internal)?;
-            // A single create's answer names its todo; it had version 1.
+            // A single create's answer names its todo, created at its
+            // first version.
             let single_id = serde_json::from_str::<serde_json::Value>(&stored.body)
                 .ok()
                 .and_then(|body| body.get("id").and_then(serde_json::Value::as_i64));
@@ -150,7 +152,7 @@ fn keyed_response(outcome: KeyedOutcome) -> Result<Response, ApiError> {
             let headers = response.headers_mut();
             headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
             if let Some(id) = single_id {
-                add_todo_headers(headers, id, &format!("\"{id}-1\""));
+                add_todo_headers(headers, id, &Todo::etag_of(id, FIRST_VERSION));
             }
             Ok(response)
         }
@@ -199,16 +201,13 @@ pub async fn list_todos(
     QueryPairs(params): QueryPairs,
 ) -> Result<Response, ApiError> {
     let query = ListQuery::from_params(&params)?;
-    let mut todos = state.store.list(&query).await?;
-    let limit = query.limit as usize;
-    let more = todos.len() > limit;
-    todos.truncate(limit);
-    let mut response = json_body(todos_json(&todos)).into_response();
-    if let (true, Some(last)) = (more, todos.last()) {
+    let page = state.store.list(&query).await?;
+    let mut response = json_body(todos_json(&page.todos)).into_response();
+    if let Some(next) = &page.next {
         let target = format!(
             "{}?{}",
             uri.path(),
-            encode_params(&query.next_page_params(last))
+            encode_params(&query.next_page_params(next))
         );
         let link = HeaderValue::from_str(&format!("<{target}>; rel=\"next\""))
             .map_err(|_| ApiError::Internal)?;

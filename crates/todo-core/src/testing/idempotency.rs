@@ -25,7 +25,7 @@ async fn count(store: &dyn TodoStore) -> usize {
         limit: crate::MAX_LIMIT,
         ..ListQuery::default()
     };
-    store.list(&query).await.unwrap().len()
+    store.list(&query).await.unwrap().todos.len()
 }
 
 pub async fn a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once(

@@ -28,7 +28,12 @@ fn whole(filter: TodoFilter, sort: Sort) -> ListQuery {
 /// Asserts that the store lists what the model expects for `query`.
 async fn assert_lists_like_the_model(store: &dyn TodoStore, todos: &[Todo], query: &ListQuery) {
     let listed = store.list(query).await.unwrap();
-    assert_same_todos(&listed, &expected_page(todos, query), query);
+    let expected = expected_page(todos, query);
+    assert_same_todos(&listed.todos, &expected.todos, query);
+    assert_eq!(
+        listed.next, expected.next,
+        "where the page after {query:?} starts"
+    );
 }
 
 pub async fn each_filter_lists_what_the_model_expects(store: Arc<dyn TodoStore>) {
@@ -79,8 +84,8 @@ pub async fn each_sort_lists_what_the_model_expects(store: Arc<dyn TodoStore>) {
     let default = store.list(&ListQuery::default()).await.unwrap();
     let mut newest_first = todos.clone();
     newest_first.sort_by_key(|todo| std::cmp::Reverse((todo.created_at, todo.id)));
-    newest_first.truncate(ListQuery::default().limit as usize + 1);
-    assert_same_todos(&default, &newest_first, &"the default listing");
+    newest_first.truncate(ListQuery::default().limit as usize);
+    assert_same_todos(&default.todos, &newest_first, &"the default listing");
 }
 
 pub async fn filters_combined_with_sorts_list_what_the_model_expects(store: Arc<dyn TodoStore>) {
@@ -129,7 +134,8 @@ pub async fn limit_and_offset_page_like_the_model(store: Arc<dyn TodoStore>) {
             }
         }
     }
-    // A page holds `limit` todos plus one more when more follow.
+    // A page holds `limit` todos, and says where the next starts when more
+    // follow.
     let page = store
         .list(&ListQuery {
             limit: 10,
@@ -137,7 +143,8 @@ pub async fn limit_and_offset_page_like_the_model(store: Arc<dyn TodoStore>) {
         })
         .await
         .unwrap();
-    assert_eq!(page.len(), 11);
+    assert_eq!(page.todos.len(), 10);
+    assert_eq!(page.next.map(|next| next.id), Some(page.todos[9].id));
     let last = store
         .list(&ListQuery {
             limit: 10,
@@ -146,7 +153,8 @@ pub async fn limit_and_offset_page_like_the_model(store: Arc<dyn TodoStore>) {
         })
         .await
         .unwrap();
-    assert_eq!(last.len(), 10);
+    assert_eq!(last.todos.len(), 10);
+    assert_eq!(last.next, None);
 }
 
 pub async fn undated_todos_sort_last_in_both_directions(store: Arc<dyn TodoStore>) {
@@ -177,7 +185,8 @@ pub async fn undated_todos_sort_last_in_both_directions(store: Arc<dyn TodoStore
         let listed = store
             .list(&whole(TodoFilter::default(), sort))
             .await
-            .unwrap();
+            .unwrap()
+            .todos;
         let expected: Vec<i64> = expected.into_iter().map(id).collect();
         assert_eq!(ids(&listed), expected, "{sort:?}");
     }
@@ -192,6 +201,7 @@ async fn titles_matching(store: &dyn TodoStore, q: &str) -> BTreeSet<String> {
         .list(&whole(filter, Sort::default()))
         .await
         .unwrap()
+        .todos
         .into_iter()
         .map(|todo| todo.title)
         .collect()
@@ -316,7 +326,8 @@ pub async fn delete_matching_deletes_exactly_what_list_matches(store: Arc<dyn To
         let listed = store
             .list(&whole(filter.clone(), Sort::default()))
             .await
-            .unwrap();
+            .unwrap()
+            .todos;
         assert_same_todos(&listed, &expected, &filter);
         let deleted = store.delete_matching(&filter).await.unwrap();
         assert_eq!(deleted, expected.len() as u64, "count of {filter:?}");

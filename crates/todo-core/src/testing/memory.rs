@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::groups::{GroupKind, GroupObserver, GroupReports};
 use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome, StoredResponse};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
-use crate::listing::{ListQuery, TodoFilter};
+use crate::listing::{ListQuery, Page, TodoFilter};
 use crate::store::{Expected, PoolStatus, StoreError, TodoStore};
 use crate::testing::model::{expected_page, matches};
 use crate::todo::{Timestamp, Todo, now};
@@ -134,7 +134,7 @@ impl TodoStore for MemoryStore {
         Ok(self.state.lock().unwrap().check(id, None)?.clone())
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Vec<Todo>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let state = self.state.lock().unwrap();
         let todos: Vec<Todo> = state.todos.values().cloned().collect();
         Ok(expected_page(&todos, query))

@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use crate::listing::{ListQuery, Position, Sort, SortValue, TodoFilter};
+use crate::listing::{ListQuery, Page, Position, Sort, SortValue, TodoFilter};
 use crate::todo::{Todo, search_key};
 
 /// Whether `todo` passes every filter that is set.
@@ -76,9 +76,9 @@ pub(crate) fn sorted_matches(todos: &[Todo], filter: &TodoFilter, sort: Sort) ->
 
 /// What `list(query)` must return when the store holds exactly `todos`:
 /// the matches strictly after `query.after`, skipping `offset`, at most
-/// `limit + 1` of them.
-pub(crate) fn expected_page(todos: &[Todo], query: &ListQuery) -> Vec<Todo> {
-    sorted_matches(todos, &query.filter, query.sort)
+/// `limit` of them, and where the next page starts when more follow.
+pub(crate) fn expected_page(todos: &[Todo], query: &ListQuery) -> Page {
+    let rows = sorted_matches(todos, &query.filter, query.sort)
         .into_iter()
         .filter(|todo| {
             query.after.as_ref().is_none_or(|after| {
@@ -87,8 +87,9 @@ pub(crate) fn expected_page(todos: &[Todo], query: &ListQuery) -> Vec<Todo> {
             })
         })
         .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
-        .take(query.limit as usize + 1)
-        .collect()
+        .take(query.rows_to_fetch() as usize)
+        .collect();
+    Page::from_rows(query, rows)
 }
 
 /// The ids of `todos`, in order, for readable assertion messages.

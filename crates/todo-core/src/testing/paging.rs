@@ -9,7 +9,7 @@ use chrono::TimeDelta;
 use tokio::sync::watch;
 
 use crate::input::TodoPatch;
-use crate::listing::{ListQuery, Position, Sort, TodoFilter};
+use crate::listing::{ListQuery, Sort, TodoFilter};
 use crate::store::TodoStore;
 use crate::testing::model::{assert_same_todos, compare, matches, sorted_matches};
 use crate::testing::seed::{
@@ -37,17 +37,15 @@ async fn walk(
             offset: 0,
             after,
         };
-        let mut page = store.list(&query).await.unwrap();
-        assert!(page.len() <= limit as usize + 1, "{query:?}");
-        let more = page.len() > limit as usize;
-        page.truncate(limit as usize);
-        visited.extend(page);
-        if !more {
+        let page = store.list(&query).await.unwrap();
+        assert!(page.todos.len() <= limit as usize, "{query:?}");
+        visited.extend(page.todos);
+        let Some(next) = page.next else {
             break;
-        }
+        };
         // A store that ignores `after` would otherwise walk forever.
         assert!(visited.len() <= 20_000, "the walk does not end: {query:?}");
-        after = Some(Position::of(visited.last().unwrap(), sort.field));
+        after = Some(next);
     }
     visited
 }

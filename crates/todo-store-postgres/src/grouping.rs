@@ -4,22 +4,26 @@
 //! batches the log flushes of concurrent commits; concurrent reads by id
 //! share one `id = any(…)` select, one plan and one round trip instead of
 //! one each; concurrent updates of different todos share one
-//! `update … from unnest(…)` and one commit. A request never waits for companions: when no batch of its
-//! kind is running it runs at once, alone. Each caller is answered only
-//! after its statement is done (for a create, committed), so a 2xx still
-//! means durable.
+//! `update … from unnest(…)` and one commit (`groups.rs` has the kinds).
+//!
+//! A request never waits for companions. One that finds no other of its
+//! kind waiting and a runner free is served at once, on its own task, with
+//! its kind's single-row statement ([`Batched::run_alone`]): no task hop
+//! and no array statement for a group of one. Measured at 1 and 64
+//! clients, BENCHMARKS.md ("Grouping"). Each caller is answered only after
+//! its statement is done (for a write, committed), so a 2xx still means
+//! durable.
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::FutureExt;
-use tokio::sync::{Semaphore, oneshot};
+use todo_core::{GroupKind, GroupReports, StoreError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use todo_core::{GroupKind, StoreError};
-
-use crate::store::PgStore;
+use crate::db::Db;
 
 /// One kind of request served in groups.
 pub(crate) trait Batched: Send + Sync + Sized + 'static {
@@ -39,14 +43,17 @@ pub(crate) trait Batched: Send + Sync + Sized + 'static {
         None
     }
 
-    /// The store's queue of this kind.
-    fn queue(store: &PgStore) -> &GroupQueue<Self>;
-
     /// Serves `items` together: one answer per item, in order.
     fn run(
-        store: &PgStore,
+        db: &Db,
         items: Vec<Self::Item>,
     ) -> impl Future<Output = Vec<Result<Self::Output, StoreError>>> + Send;
+
+    /// Serves one item that arrived alone.
+    fn run_alone(
+        db: &Db,
+        item: Self::Item,
+    ) -> impl Future<Output = Result<Self::Output, StoreError>> + Send;
 }
 
 /// A request waiting for its group.
@@ -57,9 +64,12 @@ struct Pending<B: Batched> {
 
 /// The queue of one kind of request and the runners that drain it.
 pub(crate) struct GroupQueue<B: Batched> {
+    db: Db,
     queue: Mutex<Vec<Pending<B>>>,
     /// How many groups may run at once.
     runners: Arc<Semaphore>,
+    /// Where each group served is reported.
+    reports: GroupReports,
 }
 
 impl<B: Batched> std::fmt::Debug for GroupQueue<B> {
@@ -71,15 +81,48 @@ impl<B: Batched> std::fmt::Debug for GroupQueue<B> {
 }
 
 impl<B: Batched> GroupQueue<B> {
-    pub(crate) fn new(concurrent_groups: usize) -> Self {
+    pub(crate) fn new(db: Db, concurrent_groups: usize, reports: GroupReports) -> Self {
         GroupQueue {
+            db,
             queue: Mutex::new(Vec::new()),
             runners: Arc::new(Semaphore::new(concurrent_groups.max(1))),
+            reports,
         }
     }
 
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Pending<B>>> {
+    /// Serves `item`, alone at once when nothing of its kind is waiting
+    /// and a runner is free, else with whatever else of its kind waits.
+    pub(crate) async fn serve(self: &Arc<Self>, item: B::Item) -> Result<B::Output, StoreError> {
+        if let Some(permit) = self.free_runner_for_one() {
+            // Held while the statement runs, so later arrivals group up;
+            // released on every way out, a dropped caller included.
+            let _runner = RunnerGuard {
+                queue: Arc::clone(self),
+                permit: Some(permit),
+            };
+            self.reports.served(B::KIND, 1);
+            return B::run_alone(&self.db, item).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.waiting().push(Pending { item, reply });
+        self.start_runner();
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the store was closed".into())))
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, Vec<Pending<B>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A runner's permit, when no request of this kind is waiting; looked
+    /// at under the queue's lock, so no waiting request is overtaken.
+    fn free_runner_for_one(&self) -> Option<OwnedSemaphorePermit> {
+        let queue = self.waiting();
+        if !queue.is_empty() {
+            return None;
+        }
+        Arc::clone(&self.runners).try_acquire_owned().ok()
     }
 
     /// Up to `MAX_BATCH` queued requests whose callers still wait, oldest
@@ -105,49 +148,53 @@ impl<B: Batched> GroupQueue<B> {
         *queue = kept;
         taken
     }
-}
-
-impl PgStore {
-    /// Serves `item` with whatever else of its kind is waiting.
-    pub(crate) async fn grouped<B: Batched>(&self, item: B::Item) -> Result<B::Output, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        B::queue(self).waiting().push(Pending { item, reply });
-        self.start_runner::<B>();
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Unavailable("the store was closed".into())))
-    }
 
     /// Starts a runner for the queue, unless every runner is busy; a busy
     /// runner takes up what queued meanwhile when its group is done.
-    fn start_runner<B: Batched>(&self) {
-        let Ok(permit) = Arc::clone(&B::queue(self).runners).try_acquire_owned() else {
+    fn start_runner(self: &Arc<Self>) {
+        let Ok(permit) = Arc::clone(&self.runners).try_acquire_owned() else {
             return;
         };
-        let store = self.clone();
+        let queue = Arc::clone(self);
         tokio::spawn(async move {
+            let _runner = RunnerGuard {
+                queue: Arc::clone(&queue),
+                permit: Some(permit),
+            };
             loop {
-                let group = B::queue(&store).take();
+                let group = queue.take();
                 if group.is_empty() {
                     break;
                 }
-                store.groups().reports.served(B::KIND, group.len());
+                queue.reports.served(B::KIND, group.len());
                 let (items, replies): (Vec<_>, Vec<_>) = group
                     .into_iter()
                     .map(|pending| (pending.item, pending.reply))
                     .unzip();
-                let answers = answered_even_if_panicking(items.len(), B::run(&store, items)).await;
+                let answers =
+                    answered_even_if_panicking(items.len(), B::run(&queue.db, items)).await;
                 for (answer, reply) in answers.into_iter().zip(replies) {
                     let _ = reply.send(answer);
                 }
             }
-            drop(permit);
-            // A request queued after the last look but before the permit
-            // was released found every runner busy: look once more.
-            if !B::queue(&store).waiting().is_empty() {
-                store.start_runner::<B>();
-            }
         });
+    }
+}
+
+/// A runner's permit. Letting it go, the runner looks at the queue once
+/// more: a request queued after its last look, while every runner was
+/// busy, would otherwise wait for the next arrival.
+struct RunnerGuard<B: Batched> {
+    queue: Arc<GroupQueue<B>>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<B: Batched> Drop for RunnerGuard<B> {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        if !self.queue.waiting().is_empty() {
+            self.queue.start_runner();
+        }
     }
 }
 

@@ -6,13 +6,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 
-use crate::listing::{Position, Sort, SortValue, TodoFilter};
+use super::{Position, Sort, SortField, SortValue, TodoFilter};
 use crate::todo::Timestamp;
 
 const FORMAT_VERSION: u8 = 1;
 
 /// Encodes where a page ended, for the `cursor` of the next one.
-pub fn encode_cursor(filter: &TodoFilter, sort: Sort, position: &Position) -> String {
+pub(super) fn encode_cursor(filter: &TodoFilter, sort: Sort, position: &Position) -> String {
     let mut bytes = vec![FORMAT_VERSION, sort.code()];
     bytes.extend_from_slice(&filter.fingerprint().to_be_bytes());
     bytes.extend_from_slice(&position.id.to_be_bytes());
@@ -33,7 +33,7 @@ pub fn encode_cursor(filter: &TodoFilter, sort: Sort, position: &Position) -> St
 
 /// Decodes a cursor made for exactly this sort and these filters; `None`
 /// for anything else.
-pub fn decode_cursor(text: &str, filter: &TodoFilter, sort: Sort) -> Option<Position> {
+pub(super) fn decode_cursor(text: &str, filter: &TodoFilter, sort: Sort) -> Option<Position> {
     let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
     let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
     if crc32fast::hash(body).to_be_bytes() != checksum {
@@ -48,14 +48,14 @@ pub fn decode_cursor(text: &str, filter: &TodoFilter, sort: Sort) -> Option<Posi
     }
     let id = i64::from_be_bytes(reader.take()?);
     let value = match sort.field {
-        crate::SortField::CreatedAt => SortValue::CreatedAt(reader.timestamp()?),
-        crate::SortField::Priority => SortValue::Priority(i16::from_be_bytes(reader.take()?)),
-        crate::SortField::DueDate => match reader.byte()? {
+        SortField::CreatedAt => SortValue::CreatedAt(reader.timestamp()?),
+        SortField::Priority => SortValue::Priority(i16::from_be_bytes(reader.take()?)),
+        SortField::DueDate => match reader.byte()? {
             0 => SortValue::DueDate(None),
             1 => SortValue::DueDate(Some(reader.timestamp()?)),
             _ => return None,
         },
-        crate::SortField::Id => SortValue::Id,
+        SortField::Id => SortValue::Id,
     };
     reader.0.is_empty().then_some(Position { value, id })
 }
@@ -81,7 +81,6 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listing::SortField;
     use crate::todo::parse_timestamp;
 
     fn sort(field: SortField) -> Sort {

@@ -1,0 +1,358 @@
+//! [`Db`]: the store's one way to the database. It owns the pool of
+//! exclusive connections, the shared pipelined ones (`shared.rs`) and the
+//! way statements are sent (`statement_mode.rs`), and runs every statement
+//! of the store but the keyed creates' transaction (`idempotency.rs`). It
+//! decides which kind of connection each statement takes:
+//!
+//! - statements that stand alone and wait for no log flush (reads,
+//!   listings, inserts, whose commit is their own) go to a shared
+//!   connection, pipelined with other requests' statements;
+//! - updates, deletes and transactions take an exclusive connection: a
+//!   commit waits for its log flush, and on a shared connection every
+//!   statement pipelined behind it would wait too.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use deadpool_postgres::{ClientWrapper, Object, Pool};
+use futures::future::try_join_all;
+use todo_core::{IdentifiedPatch, NewTodo, PoolStatus, StoreError, Todo};
+use todo_listing_sql::Statement;
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+
+use crate::error::{from_pg, from_pool, is_conflict};
+use crate::params::{
+    InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,
+};
+use crate::row::{ids_from_rows, todo_from_row, todos_from_rows};
+use crate::shared::{SharedConnections, Standalone};
+use crate::statement_mode::StatementMode;
+use crate::statements::{
+    DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, LOCK_MANY, PING, SELECT_MANY, SELECT_ONE,
+    UPDATE, UPDATE_MANY,
+};
+
+/// The database behind the store. Cloning is cheap and shares the pools.
+#[derive(Clone, Debug)]
+pub(crate) struct Db {
+    /// Exclusive connections, for writes that commit and transactions.
+    pool: Pool,
+    /// Shared, pipelined connections, for statements that stand alone.
+    shared: Arc<SharedConnections>,
+    statements: StatementMode,
+}
+
+/// Why the statement of a group of updates failed.
+#[derive(Debug)]
+pub(crate) enum GroupedUpdateError {
+    /// It lost a conflict with another transaction (a deadlock with
+    /// another instance's writes, say) and was rolled back whole.
+    Conflict,
+    Store(StoreError),
+}
+
+impl Db {
+    pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
+        Db {
+            pool,
+            shared: Arc::new(shared),
+            statements,
+        }
+    }
+
+    /// The pool of exclusive connections (migrations, keyed creates, tests).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn statement_mode(&self) -> StatementMode {
+        self.statements
+    }
+
+    /// A connection of its own, for a write that commits or a transaction.
+    pub(crate) async fn exclusive(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(from_pool)
+    }
+
+    /// A connection for a statement that stands alone (autocommit): a
+    /// shared one, or, when no connections are shared, one of the pool's.
+    async fn standalone(&self) -> Result<Standalone, StoreError> {
+        if self.shared.is_empty() {
+            return self
+                .exclusive()
+                .await
+                .map(|client| Standalone::Pooled(Box::new(client)));
+        }
+        self.shared.client().await.map(Standalone::Shared)
+    }
+
+    /// Inserts one todo: one statement, its own commit.
+    pub(crate) async fn insert_one(&self, todo: NewTodo) -> Result<Todo, StoreError> {
+        let params = InsertParams::new(todo);
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, &INSERT, &params.as_typed())
+            .await
+            .map_err(from_pg)?;
+        one_todo(&rows)
+    }
+
+    /// Inserts every todo in one statement and one commit, with ids in
+    /// input order.
+    pub(crate) async fn insert_rows(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+        let params = InsertManyParams::new(todos);
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, &INSERT_MANY, &params.as_typed())
+            .await
+            .map_err(from_pg)?;
+        let mut created = todos_from_rows(&rows)?;
+        // `returning` promises no order; ids were given in input order.
+        created.sort_by_key(|todo| todo.id);
+        Ok(created)
+    }
+
+    /// The todo `id`.
+    pub(crate) async fn select_one(&self, id: i64) -> Result<Todo, StoreError> {
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, &SELECT_ONE, &[(&id, Type::INT8)])
+            .await
+            .map_err(from_pg)?;
+        match rows.first() {
+            Some(row) => todo_from_row(row),
+            None => Err(StoreError::NotFound(id)),
+        }
+    }
+
+    /// The todos of `ids` that exist, in no order.
+    pub(crate) async fn select_rows(&self, ids: &[i64]) -> Result<Vec<Todo>, StoreError> {
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, &SELECT_MANY, &[(&ids, Type::INT8_ARRAY)])
+            .await
+            .map_err(from_pg)?;
+        todos_from_rows(&rows)
+    }
+
+    /// Which of `ids` are todos.
+    pub(crate) async fn existing(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+        let client = self.standalone().await?;
+        let rows = self
+            .statements
+            .query(&client, EXISTING, &[(&ids, Type::INT8_ARRAY)])
+            .await
+            .map_err(from_pg)?;
+        ids_from_rows(&rows)
+    }
+
+    /// The rows of a listing statement. `cache` false sends it unnamed,
+    /// so it is planned for its own values.
+    pub(crate) async fn select_listing(
+        &self,
+        statement: Statement,
+        cache: bool,
+    ) -> Result<Vec<Todo>, StoreError> {
+        let mode = if cache {
+            self.statements
+        } else {
+            StatementMode::Unnamed
+        };
+        let client = self.standalone().await?;
+        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
+        let rows = mode
+            .query(&client, &statement.sql, &as_typed(&params))
+            .await
+            .map_err(from_pg)?;
+        todos_from_rows(&rows)
+    }
+
+    /// One update, one statement, in autocommit, the version checked in
+    /// the same step.
+    pub(crate) async fn update_alone(
+        &self,
+        id: i64,
+        patch: todo_core::TodoPatch,
+        check: VersionCheck,
+    ) -> Result<Todo, StoreError> {
+        let client = self.exclusive().await?;
+        let params = UpdateParams::new(id, patch, check);
+        let rows = self
+            .statements
+            .query(&client, &UPDATE, &params.as_typed())
+            .await
+            .map_err(from_pg)?;
+        match rows.first() {
+            Some(row) => todo_from_row(row),
+            None => Err(self.missing_or_changed(&client, id).await),
+        }
+    }
+
+    /// Updates of distinct todos in one statement and one commit; returns
+    /// the todos it changed (those whose version did not match are left
+    /// out).
+    pub(crate) async fn update_rows(
+        &self,
+        params: &UpdateManyParams,
+    ) -> Result<Vec<Todo>, GroupedUpdateError> {
+        let client = self.exclusive().await.map_err(GroupedUpdateError::Store)?;
+        let rows = self
+            .statements
+            .query(&client, &UPDATE_MANY, &params.as_typed())
+            .await
+            .map_err(|error| match is_conflict(&error) {
+                true => GroupedUpdateError::Conflict,
+                false => GroupedUpdateError::Store(from_pg(error)),
+            })?;
+        todos_from_rows(&rows).map_err(GroupedUpdateError::Store)
+    }
+
+    /// Applies every patch in one transaction, or none when any id is
+    /// missing (`NotFound` names the first missing one in input order).
+    pub(crate) async fn update_all_or_none(
+        &self,
+        patches: Vec<IdentifiedPatch>,
+    ) -> Result<Vec<Todo>, StoreError> {
+        let mut client = self.exclusive().await?;
+        let transaction = client.transaction().await.map_err(from_pg)?;
+        if self.statements == StatementMode::Cached {
+            // Prepared now, so the pipelined updates below find it cached
+            // rather than each preparing it again.
+            transaction.prepare_cached(&UPDATE).await.map_err(from_pg)?;
+        }
+        let ids: Vec<i64> = patches.iter().map(|patch| patch.id).collect();
+        let locked = ids_from_rows(
+            &self
+                .statements
+                .query_in(&transaction, LOCK_MANY, &[(&ids, Type::INT8_ARRAY)])
+                .await
+                .map_err(from_pg)?,
+        )?;
+        if let Some(missing) = ids.iter().find(|id| !locked.contains(id)) {
+            // Dropping the transaction rolls it back; nothing was changed.
+            return Err(StoreError::NotFound(*missing));
+        }
+        let params: Vec<UpdateParams> = patches
+            .into_iter()
+            .map(|IdentifiedPatch { id, patch }| {
+                UpdateParams::new(id, patch, VersionCheck::new(None))
+            })
+            .collect();
+        let bound: Vec<_> = params.iter().map(UpdateParams::as_typed).collect();
+        // Polled together, the updates travel pipelined: about one round
+        // trip for the whole bulk instead of one per todo.
+        let rows = try_join_all(
+            bound
+                .iter()
+                .map(|typed| self.statements.query_in(&transaction, &UPDATE, typed)),
+        )
+        .await
+        .map_err(from_pg)?;
+        let mut updated = Vec::with_capacity(rows.len());
+        for (row, id) in rows.iter().zip(&ids) {
+            match row.first() {
+                Some(row) => updated.push(todo_from_row(row)?),
+                // The rows are locked, so this would be a bug, not a race.
+                None => return Err(StoreError::NotFound(*id)),
+            }
+        }
+        transaction.commit().await.map_err(from_pg)?;
+        Ok(updated)
+    }
+
+    /// Deletes the todo if it exists and its version passes `check`.
+    pub(crate) async fn delete_one(&self, id: i64, check: VersionCheck) -> Result<(), StoreError> {
+        let client = self.exclusive().await?;
+        let params = [
+            (&id as _, Type::INT8),
+            (&check.any as _, Type::BOOL),
+            (&check.versions as _, Type::INT8_ARRAY),
+        ];
+        let deleted = self
+            .statements
+            .execute(&client, DELETE, &params)
+            .await
+            .map_err(from_pg)?;
+        if deleted == 0 {
+            return Err(self.missing_or_changed(&client, id).await);
+        }
+        Ok(())
+    }
+
+    /// Runs a delete-by-filter statement; returns how many todos it removed.
+    pub(crate) async fn delete_matching(&self, statement: Statement) -> Result<u64, StoreError> {
+        let client = self.exclusive().await?;
+        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
+        self.statements
+            .execute(&client, &statement.sql, &as_typed(&params))
+            .await
+            .map_err(from_pg)
+    }
+
+    /// Succeeds when the database answers. A shared connection, so a busy
+    /// pool does not make the service look unready.
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.standalone().await?;
+        client.simple_query(PING).await.map_err(from_pg)?;
+        Ok(())
+    }
+
+    /// After a conditional write changed nothing: was the todo missing, or
+    /// its version not the expected one?
+    async fn missing_or_changed(&self, client: &ClientWrapper, id: i64) -> StoreError {
+        let exists = self
+            .statements
+            .query(client, EXISTS, &[(&id, Type::INT8)])
+            .await;
+        match exists {
+            Ok(rows) if !rows.is_empty() => StoreError::PreconditionFailed,
+            Ok(_) => StoreError::NotFound(id),
+            Err(error) => from_pg(error),
+        }
+    }
+
+    /// Closes both pools: later calls fail as unavailable.
+    pub(crate) fn close(&self) {
+        self.pool.close();
+        self.shared.release();
+    }
+
+    /// Both kinds of connection together: a shared connection is in use
+    /// while some request is using it.
+    pub(crate) fn status(&self) -> PoolStatus {
+        let exclusive = self.pool.status();
+        let exclusive_in_use = exclusive.size.saturating_sub(exclusive.available);
+        if self.shared.is_empty() {
+            return PoolStatus {
+                max_size: exclusive.max_size,
+                size: exclusive.size,
+                idle: exclusive.available,
+                in_use: exclusive_in_use,
+                waiting: exclusive.waiting,
+            };
+        }
+        let (shared_open, shared_in_use) = self.shared.figures();
+        let size = exclusive.size + shared_open;
+        let in_use = exclusive_in_use + shared_in_use;
+        PoolStatus {
+            max_size: exclusive.max_size + self.shared.pool().status().max_size,
+            size,
+            idle: size - in_use,
+            in_use,
+            waiting: exclusive.waiting,
+        }
+    }
+}
+
+/// The todo of a statement that returns exactly one.
+fn one_todo(rows: &[Row]) -> Result<Todo, StoreError> {
+    let row = rows.first().ok_or_else(|| {
+        StoreError::internal(std::io::Error::other("a statement returned no row"))
+    })?;
+    todo_from_row(row)
+}

@@ -1,4 +1,6 @@
-//! The route table and the layers every request passes through.
+//! The HTTP layer: the router over the route table (`routes.rs`) with the
+//! layers every request passes through, the handlers of each resource, the
+//! state they share (`state.rs`) and the one error type they answer with.
 
 mod access;
 mod admission;
@@ -11,6 +13,8 @@ mod health;
 mod metrics;
 mod observe;
 pub mod openapi;
+mod routes;
+pub mod state;
 mod todos;
 
 use std::any::Any;
@@ -24,19 +28,17 @@ use axum::http::header::{
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use utoipa::OpenApi as _;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use access::{AccessTokens, Principal};
 pub use admission::{Admission, AdmissionLimits};
 pub use error::ApiError;
+pub use routes::openapi_document;
 
-use crate::state::{AppState, HttpSettings};
+use routes::{operation_routes, todo_routes};
+use state::AppState;
 
 /// How long a browser may cache the answer to a CORS preflight.
 const CORS_MAX_AGE: Duration = Duration::from_secs(600);
@@ -81,51 +83,6 @@ async fn guard_api(State(state): State<AppState>, mut request: Request, next: Ne
         }
         None => ApiError::Unauthorized.into_response(),
     }
-}
-
-/// The description of the API served with `settings`, as `/openapi.json`
-/// gives it.
-pub fn openapi_document(settings: &HttpSettings) -> utoipa::openapi::OpenApi {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(todo_routes(settings))
-        .merge(operation_routes())
-        .into_openapi()
-}
-
-/// The `/api` routes, each added with its description, so that what is
-/// served and what is described cannot drift apart.
-fn todo_routes(settings: &HttpSettings) -> OpenApiRouter<AppState> {
-    let routes = OpenApiRouter::new()
-        .routes(routes!(
-            todos::list_todos,
-            todos::create_todo,
-            todos::delete_todos
-        ))
-        .routes(routes!(
-            todos::get_todo,
-            todos::update_todo,
-            todos::replace_todo,
-            todos::delete_todo
-        ));
-    if settings.bulk_endpoints {
-        routes.routes(routes!(todos::create_todos, todos::update_todos))
-    } else {
-        // Switched off: as if the route did not exist, rather than falling
-        // through to `/api/todo/{id}` and answering 405; so undescribed.
-        routes.route("/api/todo/bulk", any(error::route_not_found))
-    }
-}
-
-/// Health, readiness, pool figures, metrics and the documentation.
-fn operation_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health::health))
-        .routes(routes!(health::ready))
-        .routes(routes!(health::pool))
-        .routes(routes!(metrics::metrics))
-        .routes(routes!(openapi::openapi_json))
-        .routes(routes!(docs::docs))
-        .routes(routes!(docs::docs_asset))
 }
 
 /// The CORS policy for `origins`, `None` when no other origin is allowed.

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use todo_api::config::{Cli, Command};
 use todo_api::server::{self, ServerLimits};
-use todo_api::{AppState, maintenance, router, storage, telemetry};
+use todo_api::{App, build_app, maintenance, storage, telemetry};
 
 /// Each request allocates and frees many small buffers, often on two
 /// worker threads; jemalloc's per-thread caches make that markedly cheaper
@@ -41,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("listening on http://{local}");
     tracing::info!("interactive API documentation on http://{local}/docs");
 
-    let state = AppState::new(store.clone(), &config);
+    let App { router, state } = build_app(store.clone(), &config);
     let ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
     let purge = maintenance::spawn_key_purge(store.clone(), ttl);
     let metrics_fold = maintenance::spawn_metrics_fold(state.metrics.clone());
@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
         max_header_bytes: config.max_header_bytes as usize,
         shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
     };
-    server::serve(listener, router(state), limits, shutdown).await;
+    server::serve(listener, router, limits, shutdown).await;
     purge.abort();
     metrics_fold.abort();
     store.close().await;

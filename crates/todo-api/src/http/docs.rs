@@ -51,7 +51,7 @@ pub async fn docs() -> Result<Response, ApiError> {
     params(("file" = String, Path, description = "A script, style sheet or image of the page", example = "swagger-ui.css")),
     responses(
         (status = 200, description = "The asset", content_type = "application/octet-stream", body = String),
-        (status = 404, description = "No such asset", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such asset", body = super::openapi::ErrorBodySchema),
     ),
 )]
 pub async fn docs_asset(Path(file): Path<String>) -> Result<Response, ApiError> {

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use todo_core::{FieldError, IDEMPOTENCY_KEY_HEADER, Loc, StoreError, ValidationErrors};
 
 /// Seconds a client is told to wait before retrying after a 503.
@@ -82,53 +82,65 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    /// The status and the `detail` of this error's answer, side by side.
+    fn status_and_detail(&self) -> (StatusCode, Value) {
         match self {
-            ApiError::TodoNotFound | ApiError::BulkTodoNotFound(_) | ApiError::RouteNotFound => {
-                StatusCode::NOT_FOUND
+            ApiError::TodoNotFound => (StatusCode::NOT_FOUND, json!("Todo not found")),
+            ApiError::BulkTodoNotFound(id) => {
+                (StatusCode::NOT_FOUND, json!(format!("Todo {id} not found")))
             }
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::BadRequest => StatusCode::BAD_REQUEST,
-            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::IdempotencyKeyInFlight => StatusCode::CONFLICT,
-            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
-            ApiError::Unavailable | ApiError::Overloaded | ApiError::TimedOut => {
-                StatusCode::SERVICE_UNAVAILABLE
+            ApiError::RouteNotFound => (StatusCode::NOT_FOUND, json!("Not Found")),
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, json!("Method Not Allowed"))
             }
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Validation(errors) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, json!(errors.errors()))
+            }
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!("Unsupported Media Type: send application/json"),
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!("Request body too large"),
+            ),
+            ApiError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                json!("Request body could not be read"),
+            ),
+            ApiError::PreconditionFailed => (
+                StatusCode::PRECONDITION_FAILED,
+                json!("Precondition Failed"),
+            ),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!("Not authenticated")),
+            ApiError::IdempotencyKeyInFlight => (
+                StatusCode::CONFLICT,
+                json!("A request with this Idempotency-Key is still being processed; retry later"),
+            ),
+            ApiError::UriTooLong => (StatusCode::URI_TOO_LONG, json!("URI Too Long")),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!("Service temporarily unavailable; retry later"),
+            ),
+            ApiError::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!("Service overloaded; retry later"),
+            ),
+            ApiError::TimedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!("The request took too long; retry later"),
+            ),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!("Internal Server Error"),
+            ),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let detail = match &self {
-            ApiError::TodoNotFound => json!("Todo not found"),
-            ApiError::BulkTodoNotFound(id) => json!(format!("Todo {id} not found")),
-            ApiError::RouteNotFound => json!("Not Found"),
-            ApiError::MethodNotAllowed => json!("Method Not Allowed"),
-            ApiError::Validation(errors) => json!(errors.errors()),
-            ApiError::UnsupportedMediaType => {
-                json!("Unsupported Media Type: send application/json")
-            }
-            ApiError::PayloadTooLarge => json!("Request body too large"),
-            ApiError::BadRequest => json!("Request body could not be read"),
-            ApiError::PreconditionFailed => json!("Precondition Failed"),
-            ApiError::Unauthorized => json!("Not authenticated"),
-            ApiError::IdempotencyKeyInFlight => {
-                json!("A request with this Idempotency-Key is still being processed; retry later")
-            }
-            ApiError::UriTooLong => json!("URI Too Long"),
-            ApiError::Unavailable => json!("Service temporarily unavailable; retry later"),
-            ApiError::Overloaded => json!("Service overloaded; retry later"),
-            ApiError::TimedOut => json!("The request took too long; retry later"),
-            ApiError::Internal => json!("Internal Server Error"),
-        };
+        let (status, detail) = self.status_and_detail();
         let mut response = (status, Json(json!({ "detail": detail }))).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(

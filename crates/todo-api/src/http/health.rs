@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use todo_core::PoolStatus;
 
-use crate::state::AppState;
+use super::state::AppState;
 
 /// How long the database may take to answer a readiness probe.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -21,7 +21,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(1);
     get,
     path = "/health",
     tag = "operations",
-    responses((status = 200, description = "The process serves", body = super::openapi::Status, example = json!({"status": "ok"}))),
+    responses((status = 200, description = "The process serves", body = super::openapi::StatusSchema, example = json!({"status": "ok"}))),
 )]
 pub async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
@@ -33,11 +33,11 @@ pub async fn health() -> Json<serde_json::Value> {
     path = "/ready",
     tag = "operations",
     responses(
-        (status = 200, description = "The database answers", body = super::openapi::Status, example = json!({"status": "ready"})),
+        (status = 200, description = "The database answers", body = super::openapi::StatusSchema, example = json!({"status": "ready"})),
         (
             status = 503,
             description = "The database did not answer within a second, or the service is shutting down",
-            body = super::openapi::Status,
+            body = super::openapi::StatusSchema,
             headers(("Retry-After" = u32, description = "Seconds to wait before asking again")),
             example = json!({"status": "unavailable", "detail": "database unavailable"}),
         ),
@@ -75,7 +75,7 @@ fn unavailable(detail: &str) -> Response {
     get,
     path = "/health/pool",
     tag = "operations",
-    responses((status = 200, description = "Connection pool figures (SQLite: the reader threads)", body = super::openapi::PoolFigures)),
+    responses((status = 200, description = "Connection pool figures (SQLite: the reader threads)", body = super::openapi::PoolFiguresSchema)),
 )]
 pub async fn pool(State(state): State<AppState>) -> Json<PoolStatus> {
     Json(state.store.pool_status())

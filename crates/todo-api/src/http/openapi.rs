@@ -3,7 +3,9 @@
 //! gathered as the router is built (see `http.rs`), so a route cannot be
 //! served without being described; this module holds what they refer to:
 //! the shapes of bodies, query parameters and error answers, as API.md
-//! defines them. These types only describe; the handlers read and write
+//! defines them. These types only describe, and their names say so
+//! (`…Schema` for bodies, published under the name without the suffix;
+//! `…Header`, `…Params` and `…Responses`); the handlers read and write
 //! JSON through `todo-core`.
 
 use axum::Json;
@@ -12,7 +14,7 @@ use serde::Serialize;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
 
-use crate::state::AppState;
+use super::state::AppState;
 
 /// The parts of the description that are not operations.
 #[derive(Debug, OpenApi)]
@@ -25,7 +27,7 @@ use crate::state::AppState;
         (name = "todos", description = "The todo resource"),
         (name = "operations", description = "Health, metrics and this documentation"),
     ),
-    components(schemas(Todo, NewTodo, TodoPatch, BulkPatch, Deleted, ErrorBody, ValidationError, FieldFault, LocPart, PoolFigures, Status, Sort)),
+    components(schemas(TodoSchema, NewTodoSchema, TodoPatchSchema, BulkPatchSchema, DeletedSchema, ErrorBodySchema, ValidationErrorSchema, FieldFaultSchema, LocPartSchema, PoolFiguresSchema, StatusSchema, SortSchema)),
 )]
 pub struct ApiDoc;
 
@@ -52,7 +54,8 @@ pub async fn openapi_json(State(state): State<AppState>) -> Json<Document> {
     "created_at": "2026-11-26T15:00:00.123456Z",
     "updated_at": "2026-11-26T15:00:00.123456Z"
 }))]
-pub struct Todo {
+#[schema(as = Todo)]
+pub struct TodoSchema {
     /// Assigned by the server, increasing in creation order.
     pub id: i64,
     /// 1 to 200 characters, not only whitespace; stored exactly as sent.
@@ -80,7 +83,8 @@ pub struct Todo {
 /// fields take their defaults; unknown fields are refused.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"title": "Buy milk", "priority": 4, "due_date": "2026-12-01"}))]
-pub struct NewTodo {
+#[schema(as = NewTodo)]
+pub struct NewTodoSchema {
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[schema(max_length = 2000)]
@@ -100,7 +104,8 @@ pub struct NewTodo {
 /// `description` or `due_date`, and is refused for the others.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"completed": true, "due_date": null}))]
-pub struct TodoPatch {
+#[schema(as = TodoPatch)]
+pub struct TodoPatchSchema {
     #[schema(min_length = 1, max_length = 200, value_type = String)]
     pub title: Option<String>,
     #[schema(max_length = 2000)]
@@ -116,7 +121,8 @@ pub struct TodoPatch {
 /// One item of a bulk update: the todo's id and the fields to change.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"id": 42, "completed": true}))]
-pub struct BulkPatch {
+#[schema(as = BulkPatch)]
+pub struct BulkPatchSchema {
     pub id: i64,
     #[schema(min_length = 1, max_length = 200, value_type = String)]
     pub title: Option<String>,
@@ -132,30 +138,34 @@ pub struct BulkPatch {
 /// How many todos a delete by filter removed.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"deleted": 3}))]
-pub struct Deleted {
+#[schema(as = Deleted)]
+pub struct DeletedSchema {
     pub deleted: u64,
 }
 
 /// An error answer other than a validation failure.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"detail": "Todo not found"}))]
-pub struct ErrorBody {
+#[schema(as = ErrorBody)]
+pub struct ErrorBodySchema {
     pub detail: String,
 }
 
 /// A 422: every fault found, each naming where it is.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"detail": [{"loc": ["body", "title"], "msg": "String should have at least 1 character", "type": "string_too_short"}]}))]
-pub struct ValidationError {
-    pub detail: Vec<FieldFault>,
+#[schema(as = ValidationError)]
+pub struct ValidationErrorSchema {
+    pub detail: Vec<FieldFaultSchema>,
 }
 
 /// One fault of a request.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FieldFault {
+#[schema(as = FieldFault)]
+pub struct FieldFaultSchema {
     /// Where: `["body", FIELD]`, `["body", INDEX, FIELD]`, `["query", NAME]`,
     /// `["path", "id"]`, `["header", NAME]` or `["body"]`.
-    pub loc: Vec<LocPart>,
+    pub loc: Vec<LocPartSchema>,
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -164,7 +174,8 @@ pub struct FieldFault {
 /// A step of a fault's location: a name, or an index into a bulk body.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
-pub enum LocPart {
+#[schema(as = LocPart)]
+pub enum LocPartSchema {
     Name(String),
     Index(u32),
 }
@@ -172,7 +183,8 @@ pub enum LocPart {
 /// The figures of the live database connection pool.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"max_size": 10, "size": 4, "idle": 3, "in_use": 1, "waiting": 0}))]
-pub struct PoolFigures {
+#[schema(as = PoolFigures)]
+pub struct PoolFiguresSchema {
     /// Most connections the pool may open.
     pub max_size: u64,
     /// Connections open now.
@@ -188,7 +200,8 @@ pub struct PoolFigures {
 /// The answer of a health or readiness probe.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
-pub struct Status {
+#[schema(as = Status)]
+pub struct StatusSchema {
     /// `ok` (`/health`), `ready` or `unavailable` (`/ready`).
     pub status: String,
     /// Why the service is not ready.
@@ -198,7 +211,8 @@ pub struct Status {
 /// A listing order: the field, `-` first for descending; ties are broken
 /// by `id` in the same direction; todos without a due date come last.
 #[derive(Debug, Serialize, ToSchema)]
-pub enum Sort {
+#[schema(as = Sort)]
+pub enum SortSchema {
     #[serde(rename = "-created_at")]
     NewestFirst,
     #[serde(rename = "created_at")]
@@ -248,7 +262,7 @@ pub struct FilterParams {
 pub struct PageParams {
     /// Default `-created_at`, newest first.
     #[param(inline)]
-    pub sort: Option<Sort>,
+    pub sort: Option<SortSchema>,
     /// Page size, 1 to 1000; default 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
@@ -261,7 +275,7 @@ pub struct PageParams {
 /// Headers of the conditional writes.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
-pub struct IfMatch {
+pub struct IfMatchHeader {
     /// Apply only if one of these tags is the todo's current `ETag`
     /// (`*`: any); otherwise 412 and nothing changes.
     #[param(rename = "If-Match", example = "\"42-1\"")]
@@ -271,7 +285,7 @@ pub struct IfMatch {
 /// The header that makes a create safe to retry.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
-pub struct IdempotencyKey {
+pub struct IdempotencyKeyHeader {
     /// 1 to 255 visible ASCII characters. A repeat with the same key and
     /// body gets the stored answer with `Idempotent-Replayed: true` and
     /// creates nothing.
@@ -281,10 +295,10 @@ pub struct IdempotencyKey {
 
 /// The faults every operation on the database may answer.
 #[derive(Debug, IntoResponses)]
-pub enum CommonErrors {
+pub enum CommonErrorResponses {
     /// A parameter or the body is invalid; every fault is listed.
     #[response(status = 422)]
-    Invalid(ValidationError),
+    Invalid(ValidationErrorSchema),
     /// The database cannot be reached or no connection freed up in time;
     /// nothing was changed, retry after `Retry-After` seconds.
     #[response(
@@ -292,37 +306,37 @@ pub enum CommonErrors {
         headers(("Retry-After" = u32, description = "Seconds to wait before retrying")),
         example = json!({"detail": "Service temporarily unavailable; retry later"}),
     )]
-    Unavailable(ErrorBody),
+    Unavailable(ErrorBodySchema),
 }
 
 /// The faults of a request body.
 #[derive(Debug, IntoResponses)]
-pub enum BodyErrors {
+pub enum BodyErrorResponses {
     /// The body is over `MAX_BODY_BYTES`.
     #[response(status = 413, example = json!({"detail": "Request body too large"}))]
-    TooLarge(ErrorBody),
+    TooLarge(ErrorBodySchema),
     /// The body's `Content-Type` is not JSON.
     #[response(status = 415, example = json!({"detail": "Unsupported Media Type: send application/json"}))]
-    NotJson(ErrorBody),
+    NotJson(ErrorBodySchema),
 }
 
 /// No todo has the id.
 #[derive(Debug, IntoResponses)]
-pub enum NotFound {
+pub enum NotFoundResponse {
     #[response(status = 404, example = json!({"detail": "Todo not found"}))]
-    Todo(ErrorBody),
+    Todo(ErrorBodySchema),
 }
 
 /// An `If-Match` that names no current tag.
 #[derive(Debug, IntoResponses)]
-pub enum PreconditionFailed {
+pub enum PreconditionFailedResponse {
     #[response(status = 412, example = json!({"detail": "Precondition Failed"}))]
-    Failed(ErrorBody),
+    Failed(ErrorBodySchema),
 }
 
 /// An `Idempotency-Key` whose first request is still being processed.
 #[derive(Debug, IntoResponses)]
-pub enum IdempotencyConflict {
+pub enum IdempotencyConflictResponse {
     #[response(status = 409, example = json!({"detail": "A request with this Idempotency-Key is still being processed"}))]
-    InProgress(ErrorBody),
+    InProgress(ErrorBodySchema),
 }

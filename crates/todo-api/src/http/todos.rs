@@ -19,11 +19,11 @@ use super::conditional::{expected_version, none_match_hits};
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryPairs, TodoId, all_valid};
 use super::openapi::{
-    BodyErrors, BulkPatch, CommonErrors, Deleted, FilterParams, IdempotencyConflict,
-    IdempotencyKey as IdempotencyKeyHeader, IfMatch, NewTodo as NewTodoDoc, NotFound, PageParams,
-    PreconditionFailed, Todo as TodoDoc, TodoPatch as TodoPatchDoc,
+    BodyErrorResponses, BulkPatchSchema, CommonErrorResponses, DeletedSchema, ErrorBodySchema,
+    FilterParams, IdempotencyConflictResponse, IdempotencyKeyHeader, IfMatchHeader, NewTodoSchema,
+    NotFoundResponse, PageParams, PreconditionFailedResponse, TodoPatchSchema, TodoSchema,
 };
-use crate::state::AppState;
+use super::state::AppState;
 
 /// `POST /api/todo`
 #[utoipa::path(
@@ -31,19 +31,19 @@ use crate::state::AppState;
     path = "/api/todo",
     tag = "todos",
     params(IdempotencyKeyHeader),
-    request_body(content = NewTodoDoc, description = "The new todo; omitted fields take their defaults"),
+    request_body(content = NewTodoSchema, description = "The new todo; omitted fields take their defaults"),
     responses(
         (
             status = 201,
             description = "Created",
-            body = TodoDoc,
+            body = TodoSchema,
             headers(
                 ("Location" = String, description = "`/api/todo/{id}` of the new todo"),
                 ("ETag" = String, description = "The todo's current tag"),
                 ("Idempotent-Replayed" = bool, description = "`true` on a replayed answer"),
             ),
         ),
-        IdempotencyConflict, BodyErrors, CommonErrors,
+        IdempotencyConflictResponse, BodyErrorResponses, CommonErrorResponses,
     ),
 )]
 pub async fn create_todo(
@@ -74,7 +74,7 @@ pub async fn create_todo(
     tag = "todos",
     params(IdempotencyKeyHeader),
     request_body(
-        content = Vec<NewTodoDoc>,
+        content = Vec<NewTodoSchema>,
         description = "1 to `MAX_BULK_ITEMS` todos, created all or none",
         example = json!([{"title": "Buy milk"}, {"title": "Walk the dog", "priority": 5}]),
     ),
@@ -82,11 +82,11 @@ pub async fn create_todo(
         (
             status = 201,
             description = "Created, in input order with increasing ids",
-            body = Vec<TodoDoc>,
+            body = Vec<TodoSchema>,
             headers(("Idempotent-Replayed" = bool, description = "`true` on a replayed answer")),
         ),
-        (status = 404, description = "The bulk endpoints are switched off", body = super::openapi::ErrorBody, example = json!({"detail": "Not Found"})),
-        IdempotencyConflict, BodyErrors, CommonErrors,
+        (status = 404, description = "The bulk endpoints are switched off", body = ErrorBodySchema, example = json!({"detail": "Not Found"})),
+        IdempotencyConflictResponse, BodyErrorResponses, CommonErrorResponses,
     ),
 )]
 pub async fn create_todos(
@@ -189,10 +189,10 @@ fn json_body(body: impl IntoResponse) -> impl IntoResponse {
         (
             status = 200,
             description = "One page of the todos that match",
-            body = Vec<TodoDoc>,
+            body = Vec<TodoSchema>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when more results may follow (RFC 8288)")),
         ),
-        CommonErrors,
+        CommonErrorResponses,
     ),
 )]
 pub async fn list_todos(
@@ -232,9 +232,9 @@ fn encode_params(params: &[(&str, String)]) -> String {
         ("If-None-Match" = Option<String>, Header, description = "Answer 304 if this is the current tag", example = "\"42-1\""),
     ),
     responses(
-        (status = 200, description = "The todo", body = TodoDoc, headers(("ETag" = String, description = "The todo's current tag"))),
+        (status = 200, description = "The todo", body = TodoSchema, headers(("ETag" = String, description = "The todo's current tag"))),
         (status = 304, description = "`If-None-Match` named the current tag", headers(("ETag" = String, description = "The todo's current tag"))),
-        NotFound, CommonErrors,
+        NotFoundResponse, CommonErrorResponses,
     ),
 )]
 pub async fn get_todo(
@@ -256,11 +256,11 @@ pub async fn get_todo(
     patch,
     path = "/api/todo/{id}",
     tag = "todos",
-    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatch),
-    request_body(content = TodoPatchDoc, description = "The fields to change"),
+    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatchHeader),
+    request_body(content = TodoPatchSchema, description = "The fields to change"),
     responses(
-        (status = 200, description = "The changed todo", body = TodoDoc, headers(("ETag" = String, description = "The todo's new tag"))),
-        NotFound, PreconditionFailed, BodyErrors, CommonErrors,
+        (status = 200, description = "The changed todo", body = TodoSchema, headers(("ETag" = String, description = "The todo's new tag"))),
+        NotFoundResponse, PreconditionFailedResponse, BodyErrorResponses, CommonErrorResponses,
     ),
 )]
 pub async fn update_todo(
@@ -280,11 +280,11 @@ pub async fn update_todo(
     put,
     path = "/api/todo/{id}",
     tag = "todos",
-    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatch),
-    request_body(content = NewTodoDoc, description = "The whole todo; omitted fields take their defaults"),
+    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatchHeader),
+    request_body(content = NewTodoSchema, description = "The whole todo; omitted fields take their defaults"),
     responses(
-        (status = 200, description = "The replaced todo", body = TodoDoc, headers(("ETag" = String, description = "The todo's new tag"))),
-        NotFound, PreconditionFailed, BodyErrors, CommonErrors,
+        (status = 200, description = "The replaced todo", body = TodoSchema, headers(("ETag" = String, description = "The todo's new tag"))),
+        NotFoundResponse, PreconditionFailedResponse, BodyErrorResponses, CommonErrorResponses,
     ),
 )]
 pub async fn replace_todo(
@@ -307,10 +307,10 @@ pub async fn replace_todo(
     delete,
     path = "/api/todo/{id}",
     tag = "todos",
-    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatch),
+    params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        NotFound, PreconditionFailed, CommonErrors,
+        NotFoundResponse, PreconditionFailedResponse, CommonErrorResponses,
     ),
 )]
 pub async fn delete_todo(
@@ -330,14 +330,14 @@ pub async fn delete_todo(
     path = "/api/todo/bulk",
     tag = "todos",
     request_body(
-        content = Vec<BulkPatch>,
+        content = Vec<BulkPatchSchema>,
         description = "1 to `MAX_BULK_ITEMS` changes, applied all or none",
         example = json!([{"id": 42, "completed": true}, {"id": 43, "priority": 1}]),
     ),
     responses(
-        (status = 200, description = "The changed todos, in input order", body = Vec<TodoDoc>),
-        (status = 404, description = "A todo does not exist (nothing changed), or the bulk endpoints are switched off", body = super::openapi::ErrorBody, example = json!({"detail": "Todo 43 not found"})),
-        BodyErrors, CommonErrors,
+        (status = 200, description = "The changed todos, in input order", body = Vec<TodoSchema>),
+        (status = 404, description = "A todo does not exist (nothing changed), or the bulk endpoints are switched off", body = ErrorBodySchema, example = json!({"detail": "Todo 43 not found"})),
+        BodyErrorResponses, CommonErrorResponses,
     ),
 )]
 pub async fn update_todos(
@@ -363,8 +363,8 @@ pub async fn update_todos(
     tag = "todos",
     params(FilterParams),
     responses(
-        (status = 200, description = "Every todo the same `GET` would match is deleted (at least one filter is required; any other parameter gives 422)", body = Deleted),
-        CommonErrors,
+        (status = 200, description = "Every todo the same `GET` would match is deleted (at least one filter is required; any other parameter gives 422)", body = DeletedSchema),
+        CommonErrorResponses,
     ),
 )]
 pub async fn delete_todos(

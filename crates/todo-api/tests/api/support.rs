@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
 use todo_api::config::Cli;
-use todo_api::{AppState, router, storage};
+use todo_api::{App, build_app, storage};
 use todo_core::TodoStore;
 use todo_store_postgres::testing::TestCluster;
 use tower::ServiceExt;
@@ -28,7 +28,7 @@ pub struct TestApp {
     router: Router,
     store: Arc<dyn TodoStore>,
     admission: todo_api::http::Admission,
-    lifecycle: std::sync::Arc<todo_api::state::Lifecycle>,
+    lifecycle: std::sync::Arc<todo_api::http::state::Lifecycle>,
     // Kept for the life of the test: the SQLite file lives in it.
     _dir: TempDir,
 }
@@ -100,12 +100,12 @@ impl TestApp {
         argv.extend_from_slice(args);
         let config = Cli::parse_from(argv).config;
         let store = storage::open_store(&config).await.unwrap();
-        let state = AppState::new(store, &config);
+        let App { router, state } = build_app(store, &config);
         TestApp {
             admission: state.admission.clone(),
             store: state.store.clone(),
             lifecycle: state.lifecycle.clone(),
-            router: router(state),
+            router,
             _dir: dir,
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 use tempfile::TempDir;
 use todo_api::config::Cli;
-use todo_api::{AppState, router, storage};
+use todo_api::{build_app, storage};
 use todo_load::client::wait_healthy;
 use todo_load::target::Target;
 
@@ -29,7 +29,7 @@ impl Service {
             .await
             .expect("a free port");
         let addr = listener.local_addr().expect("a bound address");
-        let app = router(AppState::new(store, &config));
+        let app = build_app(store, &config).router;
         tokio::spawn(async move { axum_serve(listener, app).await });
         let target = Target::from_addr(addr).expect("a loopback address");
         wait_healthy(&target, Duration::from_secs(10))

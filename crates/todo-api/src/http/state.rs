@@ -1,4 +1,4 @@
-//! The state every handler shares.
+//! The state every handler and middleware shares. `app.rs` builds it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use todo_core::TodoStore;
 use utoipa::openapi::OpenApi;
 
+use super::access::AccessTokens;
+use super::admission::Admission;
 use crate::config::Config;
-use crate::http::{AccessTokens, Admission, AdmissionLimits};
 use crate::metrics::Metrics;
 
 /// What handlers and middleware read (the fields of [`SharedState`]).
@@ -90,23 +91,7 @@ impl Lifecycle {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn TodoStore>, config: &Config) -> Self {
-        let settings = HttpSettings::from_config(config);
-        let metrics = Metrics::new();
-        store.observe_groups(Arc::new(metrics.clone()));
-        AppState(Arc::new(SharedState {
-            store,
-            openapi: Arc::new(crate::http::openapi_document(&settings)),
-            settings: Arc::new(settings),
-            tokens: AccessTokens::new(&config.tokens()),
-            admission: Admission::new(AdmissionLimits {
-                max_in_flight: config.max_in_flight as usize,
-                max_queued: config.max_queued_requests as usize,
-                request_timeout: config.request_timeout(),
-                max_uri_bytes: config.max_uri_bytes,
-            }),
-            lifecycle: Arc::new(Lifecycle::default()),
-            metrics,
-        }))
+    pub fn new(shared: SharedState) -> Self {
+        AppState(Arc::new(shared))
     }
 }

@@ -10,11 +10,11 @@ use todo_core::TodoStore;
 use crate::metrics::Metrics;
 
 /// How often expired keys are looked for.
-const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// How often recorded latencies are folded into their histograms: at
 /// tens of thousands of requests a second, a few megabytes of samples.
-const METRICS_FOLD_INTERVAL: Duration = Duration::from_secs(5);
+pub const METRICS_FOLD_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Purges keys older than `ttl` now and then every [`PURGE_INTERVAL`],
 /// until the returned task is aborted.

@@ -58,8 +58,8 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    writes: flume::Sender<Message>,
-    reads: flume::Sender<Message>,
+    writes: crossbeam_channel::Sender<Message>,
+    reads: crossbeam_channel::Sender<Message>,
     readers: usize,
     acquire_timeout: Duration,
     /// Threads running a job now, across writer and readers.
@@ -106,8 +106,8 @@ impl SqliteStore {
         let readers = (0..options.readers)
             .map(|_| connection::open_reader(path, busy_timeout))
             .collect::<Result<Vec<_>, _>>()?;
-        let (writes, write_jobs) = flume::unbounded();
-        let (reads, read_jobs) = flume::unbounded();
+        let (writes, write_jobs) = crossbeam_channel::unbounded();
+        let (reads, read_jobs) = crossbeam_channel::unbounded();
         let in_use = Arc::new(AtomicUsize::new(0));
         let group_reports = GroupReports::default();
         // Should a spawn fail, returning drops the senders, which ends the

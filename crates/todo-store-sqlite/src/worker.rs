@@ -189,7 +189,7 @@ pub(crate) enum Mode {
 pub(crate) fn spawn(
     name: String,
     mut connection: Connection,
-    jobs: flume::Receiver<Message>,
+    jobs: crossbeam_channel::Receiver<Message>,
     in_use: Arc<AtomicUsize>,
     mode: Mode,
 ) -> std::io::Result<JoinHandle<()>> {

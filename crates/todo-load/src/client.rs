@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 
 use crate::failure::FailureKind;
-use crate::target::Target;
+use crate::service_url::ServiceUrl;
 
 /// How long connecting may take: long enough for the kernel's SYN retries
 /// (1 s, 3 s, 7 s) when a full listen backlog dropped the first ones.
@@ -84,9 +84,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens a connection to `target`.
-    pub async fn open(target: &Target) -> Result<Connection, ClientError> {
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.addr))
+    /// Opens a connection to `service`.
+    pub async fn open(service: &ServiceUrl) -> Result<Connection, ClientError> {
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(service.addr))
             .await
             .map_err(|_| ClientError::ConnectTimeout(CONNECT_TIMEOUT))?
             .map_err(ClientError::Connect)?;
@@ -98,7 +98,7 @@ impl Connection {
         tokio::spawn(connection);
         Ok(Connection {
             sender,
-            host: target.host.clone(),
+            host: service.host.clone(),
         })
     }
 
@@ -157,11 +157,11 @@ impl Connection {
 }
 
 /// Polls `/health` until it answers 200, for at most `within`.
-pub async fn wait_healthy(target: &Target, within: Duration) -> Result<(), ClientError> {
+pub async fn wait_healthy(service: &ServiceUrl, within: Duration) -> Result<(), ClientError> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let attempt = async {
-            let mut connection = Connection::open(target).await?;
+            let mut connection = Connection::open(service).await?;
             connection.get("/health").await
         };
         match attempt.await {

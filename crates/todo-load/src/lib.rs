@@ -12,7 +12,7 @@ pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod scenarios;
+pub mod service_url;
 pub mod stats;
 pub mod sustained;
-pub mod target;
 pub mod workload;

@@ -11,8 +11,8 @@ use todo_load::bench::{BenchOptions, Part, run_bench};
 use todo_load::client::Connection;
 use todo_load::limits::Limits;
 use todo_load::scenarios::{self, ScenarioResult};
+use todo_load::service_url::ServiceUrl;
 use todo_load::sustained::{RunConfig, run_load};
-use todo_load::target::Target;
 use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
 
 /// Load tests and benchmarks for any server of the todo-api contract.
@@ -122,13 +122,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_clients,
             json,
         } => {
-            let target = Target::parse(&url)?;
+            let service = ServiceUrl::parse(&url)?;
             let chosen: Vec<_> = scenarios::standard()
                 .into_iter()
                 .filter(|s| only.is_empty() || only.iter().any(|name| s.name.contains(name)))
                 .filter(|s| max_clients.is_none_or(|max| s.clients <= max))
                 .collect();
-            let results = run_scenarios(&target, &chosen).await?;
+            let results = run_scenarios(&service, &chosen).await?;
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&results)?;
                 std::fs::write(&path, text)
@@ -191,10 +191,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 list_path.starts_with("/api/todo"),
                 "--list-path must be a path of the listing, /api/todo?…"
             );
-            let target = Target::parse(&url)?;
+            let service = ServiceUrl::parse(&url)?;
             anyhow::ensure!(duration > 0.0, "--duration must be positive");
             anyhow::ensure!(rate.is_none_or(|r| r > 0.0), "--rate must be positive");
-            let mut connection = Connection::open(&target).await?;
+            let mut connection = Connection::open(&service).await?;
             let ids = ensure_todos(&mut connection, seed.max(1)).await?;
             drop(connection);
             let config = RunConfig {
@@ -207,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 progress: true,
                 server_pid: None,
             };
-            let report = run_load(&target, &config).await;
+            let report = run_load(&service, &config).await;
             println!("{}", report.describe());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
@@ -220,7 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Runs scenarios one after another, printing each row's outcome.
 async fn run_scenarios(
-    target: &Target,
+    service: &ServiceUrl,
     chosen: &[scenarios::Scenario],
 ) -> anyhow::Result<Vec<ScenarioResult>> {
     let run_tag = scenarios::run_tag();
@@ -228,7 +228,7 @@ async fn run_scenarios(
     for (index, scenario) in chosen.iter().enumerate() {
         eprintln!("running {} ({} clients)…", scenario.name, scenario.clients);
         let tag = format!("{run_tag}s{index}");
-        results.push(scenarios::run_scenario(target, scenario, &tag).await?);
+        results.push(scenarios::run_scenario(service, scenario, &tag).await?);
     }
     let cpus = Limits::prepare(0).cpus;
     println!("{}", scenarios::render_table(&results));

@@ -69,13 +69,13 @@ pub(super) async fn run_distant(
             scenario.name, scenario.clients
         );
         let outcome =
-            scenarios::run_scenario(&service.target, scenario, &format!("{tag}d{index}")).await?;
+            scenarios::run_scenario(&service.url, scenario, &format!("{tag}d{index}")).await?;
         part.scenarios.push(outcome);
         save(&options.out, Part::Distant.file_name(), &part)?;
     }
     let ids = IdRange { min: 1, max: 1 };
     let config = closed_loop(&service, Workload::Create, DISTANT_CLIENTS, ids, options);
-    let creates = run_load(&service.target, &config).await;
+    let creates = run_load(&service.url, &config).await;
     eprintln!(
         "  distant: creates × {DISTANT_CLIENTS}: {:.0}/s",
         creates.throughput
@@ -170,7 +170,7 @@ pub(super) async fn run_concurrency(
     {
         eprintln!("  {} ({} clients)", scenario.name, scenario.clients);
         let tag = format!("{}c", scenarios::run_tag());
-        part.scale = Some(scenarios::run_scenario(&service.target, &scenario, &tag).await?);
+        part.scale = Some(scenarios::run_scenario(&service.url, &scenario, &tag).await?);
         save(&options.out, Part::Concurrency.file_name(), &part)?;
     }
     service.stop().await
@@ -183,13 +183,13 @@ async fn idle_memory(service: &Service, ids: IdRange) -> IdleMemory {
     let gate = Arc::new(Semaphore::new(OPENING_AT_ONCE));
     let mut tasks = Vec::new();
     for index in 0..IDLE_CONNECTIONS {
-        let target = service.target.clone();
+        let url = service.url.clone();
         let gate = Arc::clone(&gate);
         let span = (ids.max - ids.min + 1).max(1) as u64;
         let id = ids.min + (index % span) as i64;
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok()?;
-            let mut connection = Connection::open(&target).await.ok()?;
+            let mut connection = Connection::open(&url).await.ok()?;
             let response = connection.get(&format!("/api/todo/{id}")).await.ok()?;
             (response.status == http::StatusCode::OK).then_some(connection)
         }));

@@ -48,7 +48,7 @@ pub(super) async fn run_pool(cluster: &Cluster, options: &BenchOptions) -> Resul
         };
         ids = Some(range);
         let config = closed_loop(&service, Workload::Mixed, POOL_CLIENTS, range, options);
-        let report = run_load(&service.target, &config).await;
+        let report = run_load(&service.url, &config).await;
         eprintln!("  pool {pool_size}: {:.0}/s", report.throughput);
         service.stop().await?;
         points.push(PoolPoint {
@@ -93,7 +93,7 @@ pub(super) async fn run_indexes(
         for query in INDEX_QUERIES {
             let mut config = closed_loop(&service, Workload::List, INDEX_CLIENTS, ids, options);
             config.list_path = query.to_owned();
-            let report = run_load(&service.target, &config).await;
+            let report = run_load(&service.url, &config).await;
             eprintln!(
                 "  {query} indexes={indexes}: {:.0}/s, p99 {:.1} ms",
                 report.throughput, report.latency.p99_ms
@@ -216,10 +216,10 @@ async fn create_many(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..connections {
-        let target = service.target.clone();
+        let url = service.url.clone();
         tasks.push(tokio::spawn(async move {
             let mut failed = 0u64;
-            let Ok(mut connection) = Connection::open(&target).await else {
+            let Ok(mut connection) = Connection::open(&url).await else {
                 return per_connection;
             };
             for request in 0..per_connection {
@@ -276,7 +276,7 @@ pub(super) async fn run_sustained(
         options,
     );
     config.duration = options.duration * 2;
-    let report = run_load(&service.target, &config).await;
+    let report = run_load(&service.url, &config).await;
     eprintln!(
         "  {} clients: {:.0}/s, {:.3}% ok",
         options.sustained_clients, report.throughput, report.success_percent

@@ -167,7 +167,7 @@ async fn bulk_load(
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let target = service.target.clone();
+        let url = service.url.clone();
         tasks.push(tokio::spawn(async move {
             let todos: Vec<Value> = (0..BULK_ITEMS)
                 .map(|n| json!({ "title": format!("bulk {client} {n}"), "priority": 1 + n % 5 }))
@@ -175,7 +175,7 @@ async fn bulk_load(
             let body = Value::Array(todos);
             let mut latencies = Latencies::default();
             let (mut requests, mut failed) = (0u64, 0u64);
-            let Ok(mut connection) = Connection::open(&target).await else {
+            let Ok(mut connection) = Connection::open(&url).await else {
                 return (1, 1, latencies);
             };
             while Instant::now() < deadline {
@@ -189,7 +189,7 @@ async fn bulk_load(
                     Ok(_) => failed += 1,
                     Err(_) => {
                         failed += 1;
-                        match Connection::open(&target).await {
+                        match Connection::open(&url).await {
                             Ok(fresh) => connection = fresh,
                             Err(_) => break,
                         }

@@ -88,7 +88,7 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
         let first = format!("{query}&limit={PAGE_SIZE}");
         // A connection of its own: the service closes idle keep-alive
         // connections, and the runs between walks are long.
-        let mut walker = Connection::open(&service.target)
+        let mut walker = Connection::open(&service.url)
             .await
             .map_err(|e| BenchError::Setup(e.to_string()))?;
         let (deep, pages_in) = walk(&mut walker, &first, DEEP_PAGES).await?;
@@ -183,7 +183,7 @@ async fn measure_page(
     let mut config = closed_loop(service, Workload::List, LIST_CONNECTIONS, ids, options);
     config.list_path = page_url.to_owned();
     let sampler = ActivitySampler::start(url, name).await?;
-    let api = run_load(&service.target, &config).await;
+    let api = run_load(&service.url, &config).await;
     let texts = sampler.finish().await;
     let (statement, statement_is_builders) = listing_issued(page_url, &texts)
         .ok_or_else(|| BenchError::Setup(format!("no listing statement seen for {page_url}")))?;

@@ -68,7 +68,7 @@ async fn scenarios_on(
     for (index, scenario) in scenarios::standard().iter().enumerate() {
         eprintln!("  {} ({} clients)", scenario.name, scenario.clients);
         let outcome =
-            scenarios::run_scenario(&service.target, scenario, &format!("{tag}s{index}")).await?;
+            scenarios::run_scenario(&service.url, scenario, &format!("{tag}s{index}")).await?;
         result.results.push(outcome);
         save(&options.out, part.file_name(), &result)?;
     }
@@ -77,7 +77,7 @@ async fn scenarios_on(
 
 /// Seeds `SEED` todos through the API; returns their id range.
 pub(super) async fn seed(service: &Service) -> Result<IdRange, BenchError> {
-    let mut connection = Connection::open(&service.target)
+    let mut connection = Connection::open(&service.url)
         .await
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     Ok(ensure_todos(&mut connection, SEED).await?)
@@ -195,7 +195,7 @@ pub(super) async fn compare_postgres(
                 let config = closed_loop(&service, *workload, *connections, ids, options);
                 let rows_before = count_rows(&admin).await?;
                 let sampler = ActivitySampler::start(&url, &name).await?;
-                let api = run_load(&service.target, &config).await;
+                let api = run_load(&service.url, &config).await;
                 let texts = sampler.finish().await;
                 let rows_added = count_rows(&admin).await? - rows_before;
                 let issued = issued_statements(&admin, &name).await?;
@@ -262,7 +262,7 @@ pub(super) async fn compare_sqlite(
             let mut rounds = Vec::with_capacity(grid.rounds);
             for round in 1..=grid.rounds.max(1) {
                 let config = closed_loop(&service, *workload, *connections, ids, options);
-                let api = run_load(&service.target, &config).await;
+                let api = run_load(&service.url, &config).await;
                 let ceiling = run_sqlite_loop(
                     *workload,
                     Path::new(&path),

@@ -9,7 +9,7 @@ use tokio::process::{Child, Command};
 
 use super::BenchError;
 use crate::client::wait_healthy;
-use crate::target::Target;
+use crate::service_url::ServiceUrl;
 
 /// How long the service may take to start listening and answer `/health`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -18,7 +18,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Service {
     child: Child,
-    pub target: Target,
+    pub url: ServiceUrl,
     pub pid: u32,
 }
 
@@ -65,11 +65,11 @@ impl Service {
         let addr = addr
             .parse()
             .map_err(|_| BenchError::Setup(format!("unexpected address {addr}")))?;
-        let target = Target::from_addr(addr).map_err(|e| BenchError::Setup(e.to_string()))?;
-        wait_healthy(&target, START_TIMEOUT)
+        let url = ServiceUrl::from_addr(addr).map_err(|e| BenchError::Setup(e.to_string()))?;
+        wait_healthy(&url, START_TIMEOUT)
             .await
             .map_err(|e| BenchError::Setup(format!("the service is not healthy: {e}")))?;
-        Ok(Service { child, target, pid })
+        Ok(Service { child, url, pid })
     }
 
     /// SIGTERM, then waits for a clean exit (killing it after a bound).

@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::{Action, Scenario, Verification};
 use crate::client::{ClientError, Connection};
-use crate::target::Target;
+use crate::service_url::ServiceUrl;
 
 /// A create the server acknowledged.
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ pub(crate) struct UpdateAttempt {
 }
 
 pub(crate) async fn verify(
-    target: &Target,
+    service: &ServiceUrl,
     scenario: &Scenario,
     tag: &str,
     created: &[Acked],
@@ -34,8 +34,8 @@ pub(crate) async fn verify(
     todo_ids: &[i64],
 ) -> Verification {
     let checked = match scenario.action {
-        Action::CreateOne => verify_creates(target, tag, created).await,
-        Action::Update(_) => verify_updates(target, updates).await,
+        Action::CreateOne => verify_creates(service, tag, created).await,
+        Action::Update(_) => verify_updates(service, updates).await,
         // Each read was checked as it came: the answer named the todo asked for.
         Action::Read(_) => Ok((todo_ids.len() as u64, Vec::new())),
     };
@@ -110,11 +110,11 @@ pub(crate) fn next_link(header: &str) -> Option<String> {
 }
 
 async fn verify_creates(
-    target: &Target,
+    service: &ServiceUrl,
     tag: &str,
     created: &[Acked],
 ) -> Result<(u64, Vec<String>), String> {
-    let mut connection = Connection::open(target)
+    let mut connection = Connection::open(service)
         .await
         .map_err(|error| error.to_string())?;
     let listed = list_tagged(&mut connection, tag).await?;
@@ -157,10 +157,10 @@ async fn verify_creates(
 }
 
 async fn verify_updates(
-    target: &Target,
+    service: &ServiceUrl,
     updates: &[UpdateAttempt],
 ) -> Result<(u64, Vec<String>), String> {
-    let mut connection = Connection::open(target)
+    let mut connection = Connection::open(service)
         .await
         .map_err(|error| error.to_string())?;
     let mut by_todo: HashMap<i64, Vec<&UpdateAttempt>> = HashMap::new();

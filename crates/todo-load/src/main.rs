@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 
-use todo_load::bench::{BenchOptions, Part, run_bench};
 use todo_load::client::Connection;
 use todo_load::limits::Limits;
 use todo_load::scenarios::{self, ScenarioResult};
@@ -15,7 +14,7 @@ use todo_load::service_url::ServiceUrl;
 use todo_load::sustained::{RunConfig, run_load};
 use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
 
-/// Load tests and benchmarks for any server of the todo-api contract.
+/// Load tests for any server of the todo-api contract.
 #[derive(Debug, Parser)]
 #[command(name = "todo-load", version, about)]
 struct Cli {
@@ -41,38 +40,6 @@ enum Command {
         /// Also write every figure to this JSON file.
         #[arg(long)]
         json: Option<PathBuf>,
-    },
-    /// The project's benchmark: a throwaway PostgreSQL cluster, the release
-    /// service on it and on SQLite, every part measured beside its ceiling
-    /// (pgbench, a bare rusqlite loop); results in OUT/PART.json as they come,
-    /// then OUT/report.md and the plot.
-    Bench {
-        /// Run only these parts (repeatable); the others' files are kept.
-        #[arg(long, value_enum)]
-        only: Vec<Part>,
-        /// Seconds per measured point.
-        #[arg(long, default_value_t = 10.0)]
-        duration: f64,
-        /// Connection counts of the workload tables.
-        #[arg(long, value_delimiter = ',', default_values_t = [16, 64, 256])]
-        connections: Vec<u64>,
-        /// Workloads of the workload tables.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = Workload::ALL)]
-        workloads: Vec<Workload>,
-        /// Clients of the sustained run.
-        #[arg(long, default_value_t = 5000)]
-        sustained_clients: u64,
-        /// Rows of the index experiment.
-        #[arg(long, default_value_t = 1_000_000)]
-        index_rows: u64,
-        /// Where results go.
-        #[arg(long, default_value = "benchmarks")]
-        out: PathBuf,
-    },
-    /// Renders OUT/report.md and OUT/bench.svg from the result files.
-    Report {
-        #[arg(long, default_value = "benchmarks")]
-        out: PathBuf,
     },
     /// Sustained load of one workload, with latency histograms.
     Run {
@@ -143,40 +110,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Bench {
-            only,
-            duration,
-            connections,
-            workloads,
-            sustained_clients,
-            index_rows,
-            out,
-        } => {
-            anyhow::ensure!(
-                !cfg!(debug_assertions),
-                "bench measures the release build: cargo build --release -p todo-api -p todo-load"
-            );
-            let options = BenchOptions {
-                parts: if only.is_empty() {
-                    Part::ALL.to_vec()
-                } else {
-                    only
-                },
-                duration: Duration::from_secs_f64(duration),
-                connections,
-                workloads,
-                sustained_clients,
-                index_rows,
-                out: out.clone(),
-            };
-            run_bench(&options).await?;
-            write_report(&out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Report { out } => {
-            write_report(&out)?;
-            Ok(ExitCode::SUCCESS)
-        }
         Command::Run {
             url,
             workload,
@@ -244,16 +177,4 @@ async fn run_scenarios(
         }
     }
     Ok(results)
-}
-
-/// Writes OUT/report.md and, when there are workload figures, OUT/bench.svg.
-fn write_report(out: &std::path::Path) -> anyhow::Result<()> {
-    let report = todo_load::report::render(out);
-    std::fs::write(out.join("report.md"), &report)?;
-    println!("{report}");
-    match todo_load::plot::plot(out, &out.join("bench.svg")) {
-        Ok(()) => eprintln!("plot written to {}", out.join("bench.svg").display()),
-        Err(error) => eprintln!("no plot: {error}"),
-    }
-    Ok(())
 }

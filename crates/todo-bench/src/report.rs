@@ -12,8 +12,8 @@ use std::path::Path;
 use crate::bench::{
     BulkPoint, IndexPoint, Machine, Part, PoolPoint, ScenarioPart, WorkloadPoint, load,
 };
-use crate::scenarios::{limit_notes, render_table};
-use crate::sustained::RunReport;
+use todo_load::scenarios::{limit_notes, render_table};
+use todo_load::sustained::RunReport;
 
 /// Every table the result files allow, in BENCHMARKS.md's order.
 pub fn render(out: &Path) -> String {

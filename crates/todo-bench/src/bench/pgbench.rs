@@ -13,8 +13,8 @@ use tokio::process::Command;
 
 use super::BenchError;
 use super::postgres::Issued;
-use crate::stats::{Latencies, LatencySummary};
-use crate::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
+use todo_load::stats::{Latencies, LatencySummary};
+use todo_load::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
 
 /// What pgbench measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -23,10 +23,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::Limits;
-use crate::scenarios::ScenarioResult;
-use crate::sustained::RunReport;
-use crate::workload::Workload;
+use todo_load::limits::Limits;
+use todo_load::scenarios::ScenarioResult;
+use todo_load::sustained::RunReport;
+use todo_load::workload::Workload;
 
 pub use distant::{
     ConcurrencyPart, DISTANT_CLIENTS, DISTANT_DELAY, DistantPart, IDLE_CONNECTIONS, IdleMemory,
@@ -51,9 +51,9 @@ pub enum BenchError {
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error(transparent)]
-    Scenario(#[from] crate::scenarios::ScenarioError),
+    Scenario(#[from] todo_load::scenarios::ScenarioError),
     #[error(transparent)]
-    Prepare(#[from] crate::workload::PrepareError),
+    Prepare(#[from] todo_load::workload::PrepareError),
 }
 
 /// The parts of the bench, each written to its own file.

@@ -12,10 +12,10 @@ use super::postgres::{ActivitySampler, Cluster, connect, issued_statements, rese
 use super::service::Service;
 use super::sqlite_loop::run_sqlite_loop;
 use super::{BenchError, BenchOptions, Durability, Part, Round, ScenarioPart, WorkloadPoint, save};
-use crate::client::Connection;
-use crate::scenarios;
-use crate::sustained::{RunConfig, run_load};
-use crate::workload::{IdRange, LIST_PATH, Workload, ensure_todos};
+use todo_load::client::Connection;
+use todo_load::scenarios;
+use todo_load::sustained::{RunConfig, run_load};
+use todo_load::workload::{IdRange, LIST_PATH, Workload, ensure_todos};
 
 /// Todos seeded before the sustained workloads.
 pub(super) const SEED: u64 = 10_000;
@@ -320,7 +320,7 @@ fn point(
     backend: &str,
     workload: Workload,
     connections: u64,
-    api: crate::sustained::RunReport,
+    api: todo_load::sustained::RunReport,
     ceiling: super::Ceiling,
     issued: Vec<super::Issued>,
 ) -> WorkloadPoint {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 use super::BenchError;
-use crate::client::wait_healthy;
-use crate::service_url::ServiceUrl;
+use todo_load::client::wait_healthy;
+use todo_load::service_url::ServiceUrl;
 
 /// How long the service may take to start listening and answer `/health`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -11,9 +11,9 @@ use super::parts::{closed_loop, seed};
 use super::postgres::{Cluster, connect};
 use super::service::Service;
 use super::{BenchError, BenchOptions, BulkPoint, IndexPoint, Part, PoolPoint, save};
-use crate::client::Connection;
-use crate::sustained::run_load;
-use crate::workload::{IdRange, Workload};
+use todo_load::client::Connection;
+use todo_load::sustained::run_load;
+use todo_load::workload::{IdRange, Workload};
 
 /// Pool sizes tried: the old service's two settings (SQLAlchemy
 /// `pool_size + max_overflow`: 5+10 and 20+30 connections at most) and a

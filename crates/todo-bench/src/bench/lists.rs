@@ -14,9 +14,9 @@ use super::pgbench::{Ceiling, PgbenchRun, list_statement_for, listing_script, ru
 use super::postgres::{ActivitySampler, Cluster, Issued, connect};
 use super::service::Service;
 use super::{BenchError, BenchOptions, Part, Round, save};
-use crate::client::Connection;
-use crate::sustained::{RunReport, run_load};
-use crate::workload::{IdRange, Workload};
+use todo_load::client::Connection;
+use todo_load::sustained::{RunReport, run_load};
+use todo_load::workload::{IdRange, Workload};
 
 /// Connections of every listing, API and pgbench alike.
 pub const LIST_CONNECTIONS: u64 = 64;

@@ -276,7 +276,7 @@ fn distant_rows(part: Option<&DistantPart>) -> Vec<TargetRow> {
     );
     if let Some(part) = part.filter(|p| !p.scenarios.is_empty()) {
         let perfect =
-            |r: &&crate::scenarios::ScenarioResult| r.actual == r.expected && r.verification.ok;
+            |r: &&todo_load::scenarios::ScenarioResult| r.actual == r.expected && r.verification.ok;
         let ok = part.scenarios.iter().filter(perfect).count();
         let worst = part
             .scenarios
@@ -424,8 +424,8 @@ mod tests {
     use super::*;
     use crate::bench::fixtures::{ceiling, point, report};
     use crate::bench::{Durability, IdleMemory};
-    use crate::stats::LatencySummary;
-    use crate::workload::Workload;
+    use todo_load::stats::LatencySummary;
+    use todo_load::workload::Workload;
 
     fn list(query: &str, pages_in: u32, api: f64, ceil: f64) -> ListPoint {
         ListPoint {

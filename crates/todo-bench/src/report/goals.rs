@@ -10,7 +10,7 @@ use crate::bench::{
     BulkRowsPoint, CREATES_SQLITE_FILE, ConcurrencyPart, DistantPart, LIST_CONNECTIONS, ListPoint,
     Part, WorkloadPoint, load,
 };
-use crate::scenarios::render_table;
+use todo_load::scenarios::render_table;
 
 /// Every detail table the result files in `out` allow.
 pub fn render_goals(out: &Path, cpus: usize) -> String {
@@ -93,7 +93,7 @@ fn distant_section(part: &DistantPart, cpus: usize) -> String {
     if !part.scenarios.is_empty() {
         md.push_str(&render_table(&part.scenarios));
         md.push('\n');
-        for note in crate::scenarios::limit_notes(&part.scenarios, cpus) {
+        for note in todo_load::scenarios::limit_notes(&part.scenarios, cpus) {
             let _ = writeln!(md, "- {note}");
         }
     }
@@ -143,7 +143,7 @@ fn concurrency_section(part: &ConcurrencyPart, cpus: usize) -> String {
         let results = std::slice::from_ref(scale);
         md.push_str(&render_table(results));
         md.push('\n');
-        for note in crate::scenarios::limit_notes(results, cpus) {
+        for note in todo_load::scenarios::limit_notes(results, cpus) {
             let _ = writeln!(md, "- {note}");
         }
     }

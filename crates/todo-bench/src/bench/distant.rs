@@ -15,10 +15,10 @@ use super::postgres::Cluster;
 use super::proxy::DelayProxy;
 use super::service::Service;
 use super::{BenchError, BenchOptions, Part, save};
-use crate::client::Connection;
-use crate::scenarios::{self, ScenarioResult};
-use crate::sustained::{RunReport, run_load};
-use crate::workload::{IdRange, Workload};
+use todo_load::client::Connection;
+use todo_load::scenarios::{self, ScenarioResult};
+use todo_load::sustained::{RunReport, run_load};
+use todo_load::workload::{IdRange, Workload};
 
 /// The proxy's delay, each way.
 pub const DISTANT_DELAY: Duration = Duration::from_millis(50);

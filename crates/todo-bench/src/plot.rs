@@ -9,7 +9,7 @@ use plotters::prelude::{
 };
 
 use crate::bench::{Part, WorkloadPoint, load};
-use crate::workload::Workload;
+use todo_load::workload::Workload;
 
 /// Why the plot could not be drawn.
 #[derive(Debug, thiserror::Error)]

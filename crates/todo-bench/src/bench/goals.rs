@@ -13,9 +13,9 @@ use super::pgbench::{Ceiling, PgbenchRun, run_scripts};
 use super::postgres::Cluster;
 use super::service::Service;
 use super::{BenchError, BenchOptions, Part, save};
-use crate::client::Connection;
-use crate::stats::{Latencies, LatencySummary};
-use crate::workload::Workload;
+use todo_load::client::Connection;
+use todo_load::stats::{Latencies, LatencySummary};
+use todo_load::workload::Workload;
 
 /// Connection counts of the read, update and create targets.
 pub const TARGET_CONNECTIONS: [u64; 2] = [64, 256];

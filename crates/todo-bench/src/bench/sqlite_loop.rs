@@ -16,8 +16,8 @@ use todo_listing_sql::{Dialect, SqlParam, list_statement};
 
 use super::BenchError;
 use super::pgbench::Ceiling;
-use crate::stats::Latencies;
-use crate::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
+use todo_load::stats::Latencies;
+use todo_load::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
 
 const COLUMNS: &str = todo_listing_sql::TODO_COLUMNS;
 

@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use todo_bench::bench::{BenchOptions, Part, run_bench};
+use todo_bench::bench::run_bench;
+use todo_bench::measure::BenchOptions;
 use todo_bench::plot::plot;
 use todo_bench::report::render;
+use todo_bench::results::Part;
 use todo_load::workload::Workload;
 
 /// The project's benchmark of todo-api against the databases beneath it.
@@ -80,12 +82,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 !cfg!(debug_assertions),
                 "bench measures the release build: cargo build --release -p todo-api -p todo-bench"
             );
+            let parts = if only.is_empty() {
+                Part::ALL.to_vec()
+            } else {
+                only
+            };
             let options = BenchOptions {
-                parts: if only.is_empty() {
-                    Part::ALL.to_vec()
-                } else {
-                    only
-                },
                 duration: Duration::from_secs_f64(duration),
                 connections,
                 workloads,
@@ -93,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 index_rows,
                 out: out.clone(),
             };
-            run_bench(&options).await?;
+            run_bench(&parts, &options).await?;
             write_report(&out)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -1,32 +1,34 @@
 //! Turns the bench's result files into Markdown tables (`OUT/report.md`),
-//! the text BENCHMARKS.md quotes: first the "Targets" table
-//! (`targets.rs`), then each part's own table (`goals.rs` for the target
-//! parts).
+//! the text BENCHMARKS.md quotes: first the "Targets" table (the targets
+//! as `targets.rs` judges them), then each part's own table
+//! (`target_details.rs` for the target parts).
 
-mod goals;
-pub mod targets;
+mod target_details;
 
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::bench::{
-    BulkPoint, IndexPoint, Machine, Part, PoolPoint, ScenarioPart, WorkloadPoint, load,
-};
 use todo_load::scenarios::{limit_notes, render_table};
 use todo_load::sustained::RunReport;
+
+use crate::parts::backends::ScenarioPart;
+use crate::parts::experiments::{BulkPoint, IndexPoint, PoolPoint};
+use crate::results::{MACHINE_FILE, Machine, Part, WorkloadPoint, load};
+use crate::targets::render_targets;
+use target_details::render_target_details;
 
 /// Every table the result files allow, in BENCHMARKS.md's order.
 pub fn render(out: &Path) -> String {
     let mut md = String::new();
-    if let Some(machine) = load::<Machine>(out, "machine.json") {
+    if let Some(machine) = load::<Machine>(out, MACHINE_FILE) {
         let _ = writeln!(
             md,
             "Machine: {} × {}, {} RAM, Linux {}, {}. Shared with other work.\n",
             machine.cpus, machine.cpu_model, machine.memory, machine.kernel, machine.postgres
         );
     }
-    let cpus = load::<Machine>(out, "machine.json").map_or(2, |m| m.cpus);
-    md.push_str(&targets::render_targets(out));
+    let cpus = load::<Machine>(out, MACHINE_FILE).map_or(2, |m| m.cpus);
+    md.push_str(&render_targets(out));
     for part in [Part::ScenariosPostgres, Part::ScenariosSqlite] {
         if let Some(scenarios) = load::<ScenarioPart>(out, part.file_name()) {
             let _ = writeln!(md, "### Scenarios on {}\n", scenarios.backend);
@@ -61,11 +63,11 @@ pub fn render(out: &Path) -> String {
     if let Some(report) = load::<RunReport>(out, Part::Sustained.file_name()) {
         md.push_str(&sustained_table(&report));
     }
-    md.push_str(&goals::render_goals(out, cpus));
+    md.push_str(&render_target_details(out, cpus));
     md
 }
 
-pub(crate) fn workload_table(title: &str, points: &[WorkloadPoint]) -> String {
+fn workload_table(title: &str, points: &[WorkloadPoint]) -> String {
     if points.is_empty() {
         return String::new();
     }

@@ -5,10 +5,13 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::bench::{
-    BulkRowsPoint, CREATES_SQLITE_FILE, ConcurrencyPart, DISTANT_CLIENTS, DistantPart,
-    IDLE_CONNECTIONS, ListPoint, Part, Round, WorkloadPoint, load,
-};
+use todo_load::scenarios::ScenarioResult;
+
+use crate::parts::bulk_rows::BulkRowsPoint;
+use crate::parts::concurrency::{ConcurrencyPart, IDLE_CONNECTIONS};
+use crate::parts::distant::{DISTANT_CLIENTS, DistantPart};
+use crate::parts::lists_1m::ListPoint;
+use crate::results::{CREATES_SQLITE_FILE, Part, Round, WorkloadPoint, load};
 
 /// A deep page "costs no more than the first" when its req/s, as a share
 /// of the first page's, is at least this share of what pgbench measured for
@@ -275,8 +278,7 @@ fn distant_rows(part: Option<&DistantPart>) -> Vec<TargetRow> {
         format!("≥ {DISTANT_CREATES_GOAL:.0}/s"),
     );
     if let Some(part) = part.filter(|p| !p.scenarios.is_empty()) {
-        let perfect =
-            |r: &&todo_load::scenarios::ScenarioResult| r.actual == r.expected && r.verification.ok;
+        let perfect = |r: &&ScenarioResult| r.actual == r.expected && r.verification.ok;
         let ok = part.scenarios.iter().filter(perfect).count();
         let worst = part
             .scenarios
@@ -422,8 +424,9 @@ pub fn render_rows(rows: &[TargetRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::fixtures::{ceiling, point, report};
-    use crate::bench::{Durability, IdleMemory};
+    use crate::fixtures::{ceiling, point, report};
+    use crate::parts::concurrency::IdleMemory;
+    use crate::results::Durability;
     use todo_load::stats::LatencySummary;
     use todo_load::workload::Workload;
 

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
-
-use super::BenchError;
 use todo_load::client::wait_healthy;
 use todo_load::service_url::ServiceUrl;
+use tokio::process::{Child, Command};
+
+use crate::error::BenchError;
 
 /// How long the service may take to start listening and answer `/health`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,7 +28,7 @@ pub fn service_binary() -> Result<PathBuf, BenchError> {
     let binary = exe.with_file_name("todo-api");
     if !binary.is_file() {
         return Err(BenchError::Setup(format!(
-            "{} is missing: build with `cargo build --release -p todo-api -p todo-load`",
+            "{} is missing: build with `cargo build --release -p todo-api -p todo-bench`",
             binary.display()
         )));
     }

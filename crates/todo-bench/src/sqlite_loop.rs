@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior, named_params, params_from_iter};
 use todo_core::ListQuery;
 use todo_listing_sql::{Dialect, SqlParam, list_statement};
-
-use super::BenchError;
-use super::pgbench::Ceiling;
 use todo_load::stats::Latencies;
 use todo_load::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
+
+use crate::error::BenchError;
+use crate::results::Ceiling;
 
 const COLUMNS: &str = todo_listing_sql::TODO_COLUMNS;
 

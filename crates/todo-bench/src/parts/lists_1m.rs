@@ -7,16 +7,18 @@
 //! of median ratio.
 
 use serde::{Deserialize, Serialize};
-
-use super::experiments::fill_table;
-use super::parts::closed_loop;
-use super::pgbench::{Ceiling, PgbenchRun, list_statement_for, listing_script, run_scripts};
-use super::postgres::{ActivitySampler, Cluster, Issued, connect};
-use super::service::Service;
-use super::{BenchError, BenchOptions, Part, Round, save};
 use todo_load::client::Connection;
 use todo_load::sustained::{RunReport, run_load};
 use todo_load::workload::{IdRange, Workload};
+
+use crate::cluster::{ActivitySampler, Cluster, connect};
+use crate::error::BenchError;
+use crate::generated_rows::fill_table;
+use crate::measure::{BenchOptions, closed_loop};
+use crate::pgbench::scripts::{list_statement_for, listing_script};
+use crate::pgbench::{PgbenchRun, run_scripts};
+use crate::results::{Ceiling, Issued, Part, Round, save};
+use crate::service::Service;
 
 /// Connections of every listing, API and pgbench alike.
 pub const LIST_CONNECTIONS: u64 = 64;
@@ -72,7 +74,9 @@ impl ListPoint {
     }
 }
 
-pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+/// `lists-1m`: each listing of `LIST_QUERIES`, first and deep page, on
+/// `index_rows` generated rows.
+pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (name, url) = cluster.fresh_database().await?;
     let admin = connect(&url).await?;
     eprintln!("  seeding {} rows…", options.index_rows);
@@ -296,7 +300,7 @@ fn placeholders(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::fixtures::{ceiling, report};
+    use crate::fixtures::{ceiling, report};
 
     #[test]
     fn the_next_link_is_read_relative_or_absolute() {

@@ -6,6 +6,7 @@
 use todo_core::ListQuery;
 use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
 use todo_load::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
+use todo_store_postgres::statements::{INSERT, UPDATE};
 
 use crate::error::BenchError;
 use crate::results::Issued;
@@ -20,14 +21,6 @@ enum Value {
     Random(&'static str, i64, i64),
 }
 
-/// The store's single-row insert (`todo-store-postgres/src/statements.rs`,
-/// `INSERT`), the per-statement ceiling of creates: pgbench runs it when the
-/// service issued no single-row insert of its own (it batches concurrent
-/// creates into one statement).
-pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, description, \
-     priority, due_date, completed) values ($1, $2, $3, $4, $5, $6) returning id, title, \
-     description, priority, due_date, completed, created_at, updated_at, version";
-
 /// The store's select by primary key (`SELECT_ONE` before reads were
 /// grouped), the per-statement ceiling of reads: pgbench runs it when the
 /// service issued no single-row select (it serves concurrent reads with one
@@ -35,24 +28,21 @@ pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, des
 pub const SINGLE_ROW_SELECT: &str = "select id, title, description, priority, due_date, \
      completed, created_at, updated_at, version from todos where id = $1";
 
-/// The store's single-row update (`todo-store-postgres/src/statements.rs`,
-/// `UPDATE`), the per-statement ceiling of updates: pgbench runs it when the
-/// service issued no single-row update (it serves concurrent updates of
-/// distinct todos with one statement).
-pub const SINGLE_ROW_UPDATE: &str = "update todos \
-     set title = coalesce($2::text, title), \
-     title_search = coalesce($3::text, title_search), \
-     description = case when $4::boolean then $5::text else description end, \
-     priority = coalesce($6::smallint, priority), \
-     due_date = case when $7::boolean then $8::timestamptz else due_date end, \
-     completed = coalesce($9::boolean, completed), \
-     updated_at = now(), version = version + 1 \
-     where id = $1 and ($10::boolean or version = any($11::bigint[])) \
-     returning id, title, description, priority, due_date, completed, created_at, updated_at, version";
+/// The single-row statement of `op`, the per-statement ceiling its goal is
+/// set against: pgbench runs it when the service issued none of its own,
+/// serving concurrent requests of that kind with one statement for many.
+/// Creates and updates run the store's own `INSERT` and `UPDATE`.
+fn single_row_statement(op: Op) -> Option<String> {
+    match op {
+        Op::Create => Some(INSERT.clone()),
+        Op::Read => Some(SINGLE_ROW_SELECT.to_owned()),
+        Op::Update => Some(UPDATE.clone()),
+        Op::List => None,
+    }
+}
 
-/// Finds the statement the service issued for `op` among `issued`, or for
-/// the ops the service serves in groups, the single-row statement whatever
-/// the service issued: the per-statement ceiling the goals are set against.
+/// Finds the statement the service issued for `op` among `issued`, else
+/// its single-row statement.
 pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
     let found = issued
         .iter()
@@ -73,12 +63,7 @@ pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
             }
         })
         .map(|statement| statement.query.clone());
-    match op {
-        Op::Create => found.or_else(|| Some(SINGLE_ROW_INSERT.to_owned())),
-        Op::Read => found.or_else(|| Some(SINGLE_ROW_SELECT.to_owned())),
-        Op::Update => found.or_else(|| Some(SINGLE_ROW_UPDATE.to_owned())),
-        Op::List => found,
-    }
+    found.or_else(|| single_row_statement(op))
 }
 
 /// The values the load tool sends for `op`, placeholder by placeholder.
@@ -306,6 +291,45 @@ mod tests {
         );
         assert!(text.contains(":no_versions::bigint[]"), "{text}");
         assert!(defines.contains(&"no_versions={}".to_owned()));
+    }
+
+    #[test]
+    fn the_stores_single_row_statements_are_recognised_when_the_service_issues_them() {
+        for (op, text) in [(Op::Create, &*INSERT), (Op::Update, &*UPDATE)] {
+            let issued = [Issued {
+                query: text.clone(),
+                calls: 1,
+            }];
+            assert_eq!(statement_for(op, &issued).as_ref(), Some(text));
+        }
+        let issued = [Issued {
+            query: SINGLE_ROW_SELECT.to_owned(),
+            calls: 1,
+        }];
+        assert_eq!(
+            statement_for(Op::Read, &issued).as_deref(),
+            Some(SINGLE_ROW_SELECT)
+        );
+    }
+
+    #[test]
+    fn without_a_single_row_statement_issued_the_stores_own_is_run() {
+        let mut defines = Vec::new();
+        let statement = statement_for(Op::Create, &[]).unwrap();
+        let text = script(
+            Op::Create,
+            &statement,
+            IdRange { min: 1, max: 9 },
+            &mut defines,
+        );
+        assert_eq!(
+            text,
+            "\\set priority random(1, 5)\n\
+             insert into todos (title, title_search, description, priority, due_date, completed) \
+             values (:title, :title_search, :description, :priority, :due, :no) \
+             returning id, title, description, priority, due_date, completed, created_at, \
+             updated_at, version;\n"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use todo_load::sustained::RunReport;
 use crate::parts::backends::ScenarioPart;
 use crate::parts::experiments::{BulkPoint, IndexPoint, PoolPoint};
 use crate::results::{MACHINE_FILE, Machine, Part, WorkloadPoint, load};
-use crate::targets::render_targets;
+use crate::targets::{TargetInputs, TargetRow, judge};
 use target_details::render_target_details;
 
 /// Every table the result files allow, in BENCHMARKS.md's order.
@@ -28,7 +28,7 @@ pub fn render(out: &Path) -> String {
         );
     }
     let cpus = load::<Machine>(out, MACHINE_FILE).map_or(2, |m| m.cpus);
-    md.push_str(&render_targets(out));
+    md.push_str(&targets_table(&judge(&TargetInputs::load(out))));
     for part in [Part::ScenariosPostgres, Part::ScenariosSqlite] {
         if let Some(scenarios) = load::<ScenarioPart>(out, part.file_name()) {
             let _ = writeln!(md, "### Scenarios on {}\n", scenarios.backend);
@@ -64,6 +64,40 @@ pub fn render(out: &Path) -> String {
         md.push_str(&sustained_table(&report));
     }
     md.push_str(&render_target_details(out, cpus));
+    md
+}
+
+/// The "Targets" table of `rows`; empty when none of the target parts has
+/// run.
+fn targets_table(rows: &[TargetRow]) -> String {
+    if rows.iter().all(|row| row.met.is_none()) {
+        return String::new();
+    }
+    let mut md = String::from(
+        "### Targets\n\n\
+         | # | target | measured | reference (same run) | ratio | goal | met |\n\
+         |---:|---|---|---|---:|---|---|\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.number,
+            row.target,
+            row.measured,
+            row.reference,
+            row.ratio.map_or("–".to_owned(), |r| format!("{r:.2}×")),
+            row.goal,
+            match row.met {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "not run",
+            }
+        );
+    }
+    let met = rows.iter().filter(|r| r.met == Some(true)).count();
+    let run = rows.iter().filter(|r| r.met.is_some()).count();
+    let _ = writeln!(md, "\n{met} of {run} measured targets met.\n");
     md
 }
 
@@ -241,4 +275,25 @@ fn sustained_table(report: &RunReport) -> String {
     }
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_load::workload::Workload;
+
+    use super::*;
+    use crate::fixtures::point;
+
+    #[test]
+    fn the_targets_table_says_how_many_measured_targets_were_met() {
+        let rows = judge(&TargetInputs {
+            reads: vec![point(Workload::Read, 64, 900.0, 1000.0)],
+            ..TargetInputs::default()
+        });
+        let md = targets_table(&rows);
+        assert!(md.contains("| 1 | Reads, 64 connections | 900 req/s | pgbench 1000/s | 0.90× | ≥ 0.6× pgbench | met |"), "{md}");
+        assert!(md.contains("1 of 1 measured targets met."), "{md}");
+        assert!(md.contains("not run"), "{md}");
+        assert_eq!(targets_table(&judge(&TargetInputs::default())), "");
+    }
 }

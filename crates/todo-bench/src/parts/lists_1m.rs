@@ -229,31 +229,12 @@ async fn walk(
                 response.status
             )));
         }
-        match response.header("link").and_then(next_link) {
+        match response.next_link() {
             Some(next) => url = next,
             None => return Ok((url, followed)),
         }
     }
     Ok((url, pages))
-}
-
-/// The target of `rel="next"` in a `Link` header, as a path and query.
-pub fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|link| {
-        let (target, params) = link.trim().split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|param| param.trim().replace(' ', "") == "rel=\"next\"");
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        let path = match target.find("://") {
-            Some(scheme) => {
-                let rest = &target[scheme + 3..];
-                &rest[rest.find('/')?..]
-            }
-            None => target,
-        };
-        is_next.then(|| path.to_owned())
-    })
 }
 
 /// The listing statement among the texts sampled while `url` ran, and
@@ -301,19 +282,6 @@ fn placeholders(text: &str) -> usize {
 mod tests {
     use super::*;
     use crate::fixtures::{ceiling, report};
-
-    #[test]
-    fn the_next_link_is_read_relative_or_absolute() {
-        assert_eq!(
-            next_link(r#"</api/todo?limit=100&cursor=abc>; rel="next""#).as_deref(),
-            Some("/api/todo?limit=100&cursor=abc")
-        );
-        assert_eq!(
-            next_link(r#"<http://127.0.0.1:8000/api/todo?cursor=x>; rel="next""#).as_deref(),
-            Some("/api/todo?cursor=x")
-        );
-        assert_eq!(next_link(r#"</api/todo?cursor=x>; rel="prev""#), None);
-    }
 
     #[test]
     fn the_builders_own_text_is_preferred_and_recognised() {

@@ -79,34 +79,12 @@ pub(crate) async fn list_tagged(
                 _ => return Err(format!("GET {path} gave a todo without id or title")),
             }
         }
-        match response.header("link").and_then(next_link) {
+        match response.next_link() {
             Some(next) => path = next,
             None => return Ok(todos),
         }
     }
     Err("the listing did not end within 10,000 pages".to_owned())
-}
-
-/// The path of the `rel="next"` target of a `Link` header, relative or
-/// absolute.
-pub(crate) fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|link| {
-        let (target, params) = link.trim().split_once(';')?;
-        if !params.contains("rel=\"next\"") && !params.contains("rel=next") {
-            return None;
-        }
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        match target.find("://") {
-            Some(scheme_end) => {
-                let rest = &target[scheme_end + 3..];
-                Some(
-                    rest.find('/')
-                        .map_or("/".to_owned(), |i| rest[i..].to_owned()),
-                )
-            }
-            None => Some(target.to_owned()),
-        }
-    })
 }
 
 async fn verify_creates(
@@ -194,22 +172,4 @@ async fn verify_updates(
         }
     }
     Ok((by_todo.len() as u64, problems))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_links_are_found_relative_or_absolute() {
-        assert_eq!(
-            next_link(r#"</api/todo?cursor=abc&limit=10>; rel="next""#).as_deref(),
-            Some("/api/todo?cursor=abc&limit=10")
-        );
-        assert_eq!(
-            next_link(r#"<http://127.0.0.1:8000/api/todo?cursor=x>; rel="next""#).as_deref(),
-            Some("/api/todo?cursor=x")
-        );
-        assert_eq!(next_link(r#"</api/todo?x>; rel="prev""#), None);
-    }
 }

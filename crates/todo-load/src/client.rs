@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 
 use crate::failure::FailureKind;
-use crate::target::Target;
+use crate::service_url::ServiceUrl;
 
 /// How long connecting may take: long enough for the kernel's SYN retries
 /// (1 s, 3 s, 7 s) when a full listen backlog dropped the first ones.
@@ -74,6 +74,31 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
     }
+
+    /// Where the `Link` header's `rel="next"` points, as a path and query.
+    pub fn next_link(&self) -> Option<String> {
+        self.header("link").and_then(next_link)
+    }
+}
+
+/// The path and query of the `rel="next"` target of a `Link` header, the
+/// target relative or absolute.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|link| {
+        let (target, params) = link.trim().split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|param| matches!(param.replace(' ', "").as_str(), "rel=\"next\"" | "rel=next"));
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let path = match target.find("://") {
+            Some(scheme) => {
+                let rest = &target[scheme + 3..];
+                &rest[rest.find('/')?..]
+            }
+            None => target,
+        };
+        is_next.then(|| path.to_owned())
+    })
 }
 
 /// One open connection.
@@ -84,9 +109,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens a connection to `target`.
-    pub async fn open(target: &Target) -> Result<Connection, ClientError> {
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.addr))
+    /// Opens a connection to `service`.
+    pub async fn open(service: &ServiceUrl) -> Result<Connection, ClientError> {
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(service.addr))
             .await
             .map_err(|_| ClientError::ConnectTimeout(CONNECT_TIMEOUT))?
             .map_err(ClientError::Connect)?;
@@ -98,7 +123,7 @@ impl Connection {
         tokio::spawn(connection);
         Ok(Connection {
             sender,
-            host: target.host.clone(),
+            host: service.host.clone(),
         })
     }
 
@@ -157,11 +182,11 @@ impl Connection {
 }
 
 /// Polls `/health` until it answers 200, for at most `within`.
-pub async fn wait_healthy(target: &Target, within: Duration) -> Result<(), ClientError> {
+pub async fn wait_healthy(service: &ServiceUrl, within: Duration) -> Result<(), ClientError> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let attempt = async {
-            let mut connection = Connection::open(target).await?;
+            let mut connection = Connection::open(service).await?;
             connection.get("/health").await
         };
         match attempt.await {
@@ -172,5 +197,28 @@ pub async fn wait_healthy(target: &Target, within: Duration) -> Result<(), Clien
             Ok(_) => return Err(ClientError::Timeout(within)),
             Err(error) => return Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_link_is_read_relative_or_absolute() {
+        assert_eq!(
+            next_link(r#"</api/todo?cursor=abc&limit=10>; rel="next""#).as_deref(),
+            Some("/api/todo?cursor=abc&limit=10")
+        );
+        assert_eq!(
+            next_link(r#"<http://127.0.0.1:8000/api/todo?cursor=x>; rel="next""#).as_deref(),
+            Some("/api/todo?cursor=x")
+        );
+        assert_eq!(
+            next_link(r#"</api/todo?cursor=p>; rel="prev", </api/todo?cursor=n>; rel=next"#)
+                .as_deref(),
+            Some("/api/todo?cursor=n")
+        );
+        assert_eq!(next_link(r#"</api/todo?x>; rel="prev""#), None);
     }
 }

@@ -7,15 +7,14 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 
-use todo_load::bench::{BenchOptions, Part, run_bench};
 use todo_load::client::Connection;
 use todo_load::limits::Limits;
 use todo_load::scenarios::{self, ScenarioResult};
+use todo_load::service_url::ServiceUrl;
 use todo_load::sustained::{RunConfig, run_load};
-use todo_load::target::Target;
 use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
 
-/// Load tests and benchmarks for any server of the todo-api contract.
+/// Load tests for any server of the todo-api contract.
 #[derive(Debug, Parser)]
 #[command(name = "todo-load", version, about)]
 struct Cli {
@@ -41,38 +40,6 @@ enum Command {
         /// Also write every figure to this JSON file.
         #[arg(long)]
         json: Option<PathBuf>,
-    },
-    /// The project's benchmark: a throwaway PostgreSQL cluster, the release
-    /// service on it and on SQLite, every part measured beside its ceiling
-    /// (pgbench, a bare rusqlite loop); results in OUT/PART.json as they come,
-    /// then OUT/report.md and the plot.
-    Bench {
-        /// Run only these parts (repeatable); the others' files are kept.
-        #[arg(long, value_enum)]
-        only: Vec<Part>,
-        /// Seconds per measured point.
-        #[arg(long, default_value_t = 10.0)]
-        duration: f64,
-        /// Connection counts of the workload tables.
-        #[arg(long, value_delimiter = ',', default_values_t = [16, 64, 256])]
-        connections: Vec<u64>,
-        /// Workloads of the workload tables.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = Workload::ALL)]
-        workloads: Vec<Workload>,
-        /// Clients of the sustained run.
-        #[arg(long, default_value_t = 5000)]
-        sustained_clients: u64,
-        /// Rows of the index experiment.
-        #[arg(long, default_value_t = 1_000_000)]
-        index_rows: u64,
-        /// Where results go.
-        #[arg(long, default_value = "benchmarks")]
-        out: PathBuf,
-    },
-    /// Renders OUT/report.md and OUT/bench.svg from the result files.
-    Report {
-        #[arg(long, default_value = "benchmarks")]
-        out: PathBuf,
     },
     /// Sustained load of one workload, with latency histograms.
     Run {
@@ -122,13 +89,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_clients,
             json,
         } => {
-            let target = Target::parse(&url)?;
+            let service = ServiceUrl::parse(&url)?;
             let chosen: Vec<_> = scenarios::standard()
                 .into_iter()
                 .filter(|s| only.is_empty() || only.iter().any(|name| s.name.contains(name)))
                 .filter(|s| max_clients.is_none_or(|max| s.clients <= max))
                 .collect();
-            let results = run_scenarios(&target, &chosen).await?;
+            let results = run_scenarios(&service, &chosen).await?;
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&results)?;
                 std::fs::write(&path, text)
@@ -142,40 +109,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
-        }
-        Command::Bench {
-            only,
-            duration,
-            connections,
-            workloads,
-            sustained_clients,
-            index_rows,
-            out,
-        } => {
-            anyhow::ensure!(
-                !cfg!(debug_assertions),
-                "bench measures the release build: cargo build --release -p todo-api -p todo-load"
-            );
-            let options = BenchOptions {
-                parts: if only.is_empty() {
-                    Part::ALL.to_vec()
-                } else {
-                    only
-                },
-                duration: Duration::from_secs_f64(duration),
-                connections,
-                workloads,
-                sustained_clients,
-                index_rows,
-                out: out.clone(),
-            };
-            run_bench(&options).await?;
-            write_report(&out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Report { out } => {
-            write_report(&out)?;
-            Ok(ExitCode::SUCCESS)
         }
         Command::Run {
             url,
@@ -191,10 +124,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 list_path.starts_with("/api/todo"),
                 "--list-path must be a path of the listing, /api/todo?…"
             );
-            let target = Target::parse(&url)?;
+            let service = ServiceUrl::parse(&url)?;
             anyhow::ensure!(duration > 0.0, "--duration must be positive");
             anyhow::ensure!(rate.is_none_or(|r| r > 0.0), "--rate must be positive");
-            let mut connection = Connection::open(&target).await?;
+            let mut connection = Connection::open(&service).await?;
             let ids = ensure_todos(&mut connection, seed.max(1)).await?;
             drop(connection);
             let config = RunConfig {
@@ -207,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 progress: true,
                 server_pid: None,
             };
-            let report = run_load(&target, &config).await;
+            let report = run_load(&service, &config).await;
             println!("{}", report.describe());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
@@ -220,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Runs scenarios one after another, printing each row's outcome.
 async fn run_scenarios(
-    target: &Target,
+    service: &ServiceUrl,
     chosen: &[scenarios::Scenario],
 ) -> anyhow::Result<Vec<ScenarioResult>> {
     let run_tag = scenarios::run_tag();
@@ -228,7 +161,7 @@ async fn run_scenarios(
     for (index, scenario) in chosen.iter().enumerate() {
         eprintln!("running {} ({} clients)…", scenario.name, scenario.clients);
         let tag = format!("{run_tag}s{index}");
-        results.push(scenarios::run_scenario(target, scenario, &tag).await?);
+        results.push(scenarios::run_scenario(service, scenario, &tag).await?);
     }
     let cpus = Limits::prepare(0).cpus;
     println!("{}", scenarios::render_table(&results));
@@ -244,16 +177,4 @@ async fn run_scenarios(
         }
     }
     Ok(results)
-}
-
-/// Writes OUT/report.md and, when there are workload figures, OUT/bench.svg.
-fn write_report(out: &std::path::Path) -> anyhow::Result<()> {
-    let report = todo_load::report::render(out);
-    std::fs::write(out.join("report.md"), &report)?;
-    println!("{report}");
-    match todo_load::plot::plot(out, &out.join("bench.svg")) {
-        Ok(()) => eprintln!("plot written to {}", out.join("bench.svg").display()),
-        Err(error) => eprintln!("no plot: {error}"),
-    }
-    Ok(())
 }

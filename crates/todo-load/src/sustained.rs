@@ -16,8 +16,8 @@ use crate::client::Connection;
 use crate::failure::{FailureKind, Failures};
 use crate::limits::{CpuMeter, Limits, listen_overflows};
 use crate::progress::Progress;
+use crate::service_url::ServiceUrl;
 use crate::stats::{Latencies, LatencySummary};
-use crate::target::Target;
 use crate::workload::{IdRange, Rng, Workload};
 
 /// Pause before reconnecting a connection the server closed.
@@ -78,8 +78,8 @@ struct Tally {
     connect_failures: u64,
 }
 
-/// Runs the load against `target`.
-pub async fn run_load(target: &Target, config: &RunConfig) -> RunReport {
+/// Runs the load against `service`.
+pub async fn run_load(service: &ServiceUrl, config: &RunConfig) -> RunReport {
     let limits = Limits::prepare(config.connections);
     let warnings = limits.warnings(config.connections);
     let connections = usize::try_from(config.connections.max(1)).unwrap_or(usize::MAX);
@@ -91,7 +91,7 @@ pub async fn run_load(target: &Target, config: &RunConfig) -> RunReport {
     // through the channel.
     let (start_tx, start_rx) = tokio::sync::watch::channel(None::<Instant>);
     for index in 0..connections {
-        let target = target.clone();
+        let service = service.clone();
         let config = config.clone();
         let barrier = Arc::clone(&barrier);
         let ticket = Arc::clone(&ticket);
@@ -99,7 +99,7 @@ pub async fn run_load(target: &Target, config: &RunConfig) -> RunReport {
         let mut start_rx = start_rx.clone();
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
-            let mut connection = match Connection::open(&target).await {
+            let mut connection = match Connection::open(&service).await {
                 Ok(connection) => Some(connection),
                 Err(error) => {
                     tally.connect_failures += 1;
@@ -118,7 +118,7 @@ pub async fn run_load(target: &Target, config: &RunConfig) -> RunReport {
             };
             let mut rng = Rng::new(0x5EED ^ (index as u64) << 17);
             drive(
-                &target,
+                &service,
                 &config,
                 start,
                 &ticket,
@@ -156,7 +156,7 @@ pub async fn run_load(target: &Target, config: &RunConfig) -> RunReport {
     let successes = total.latencies.count();
     let attempts = successes + total.failures.total();
     RunReport {
-        url: target.url(),
+        url: service.url(),
         workload: config.workload,
         connections: config.connections,
         duration_seconds: config.duration.as_secs_f64(),
@@ -192,7 +192,7 @@ pub async fn run_load(target: &Target, config: &RunConfig) -> RunReport {
 /// One connection's loop until the run's end.
 #[allow(clippy::too_many_arguments)]
 async fn drive(
-    target: &Target,
+    service: &ServiceUrl,
     config: &RunConfig,
     start: Instant,
     ticket: &AtomicU64,
@@ -223,7 +223,7 @@ async fn drive(
             }
         };
         if connection.as_ref().is_none_or(Connection::is_closed) {
-            match Connection::open(target).await {
+            match Connection::open(service).await {
                 Ok(opened) => {
                     *connection = Some(opened);
                     tally.reconnects += 1;

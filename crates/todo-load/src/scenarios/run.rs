@@ -13,8 +13,8 @@ use super::{Action, Scenario, ScenarioResult};
 use crate::client::{ClientError, Connection};
 use crate::failure::{FailureKind, Failures};
 use crate::limits::{CpuMeter, Limits, listen_overflows};
+use crate::service_url::ServiceUrl;
 use crate::stats::Latencies;
-use crate::target::Target;
 
 /// A scenario that could not even start.
 #[derive(Debug, thiserror::Error)]
@@ -38,16 +38,16 @@ struct ClientOutcome {
     done_at: Option<Instant>,
 }
 
-/// Runs `scenario` against `target`. `tag` makes this run's titles unique,
+/// Runs `scenario` against `service`. `tag` makes this run's titles unique,
 /// so the checks find exactly its todos.
 pub async fn run_scenario(
-    target: &Target,
+    service: &ServiceUrl,
     scenario: &Scenario,
     tag: &str,
 ) -> Result<ScenarioResult, ScenarioError> {
     let limits = Limits::prepare(scenario.clients);
     let warnings = limits.warnings(scenario.clients);
-    let todo_ids = setup(target, scenario, tag).await?;
+    let todo_ids = setup(service, scenario, tag).await?;
     let todo_ids = Arc::new(todo_ids);
     let barrier = Arc::new(Barrier::new(
         usize::try_from(scenario.clients).unwrap_or(usize::MAX),
@@ -58,7 +58,7 @@ pub async fn run_scenario(
 
     let mut tasks = Vec::with_capacity(scenario.clients as usize);
     for client in 0..scenario.clients {
-        let target = target.clone();
+        let service = service.clone();
         let barrier = Arc::clone(&barrier);
         let released = Arc::clone(&released);
         let todo_ids = Arc::clone(&todo_ids);
@@ -67,7 +67,7 @@ pub async fn run_scenario(
         tasks.push(tokio::spawn(async move {
             let mut outcome = ClientOutcome::default();
             let started = Instant::now();
-            let connection = Connection::open(&target).await;
+            let connection = Connection::open(&service).await;
             if connection.is_ok() {
                 outcome.connect.record(started.elapsed());
             }
@@ -118,7 +118,7 @@ pub async fn run_scenario(
     };
 
     let verification = verify(
-        target,
+        service,
         scenario,
         tag,
         &total.created,
@@ -165,11 +165,15 @@ fn ops_per_client(action: Action) -> u32 {
 }
 
 /// Creates the todos that updates and reads act on: one per client.
-async fn setup(target: &Target, scenario: &Scenario, tag: &str) -> Result<Vec<i64>, ScenarioError> {
+async fn setup(
+    service: &ServiceUrl,
+    scenario: &Scenario,
+    tag: &str,
+) -> Result<Vec<i64>, ScenarioError> {
     if scenario.action == Action::CreateOne {
         return Ok(Vec::new());
     }
-    let mut connection = Connection::open(target).await?;
+    let mut connection = Connection::open(service).await?;
     let mut ids = Vec::with_capacity(scenario.clients as usize);
     for client in 0..scenario.clients {
         let body = json!({ "title": format!("{tag} setup {client}") });

@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::{Action, Scenario, Verification};
 use crate::client::{ClientError, Connection};
-use crate::target::Target;
+use crate::service_url::ServiceUrl;
 
 /// A create the server acknowledged.
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ pub(crate) struct UpdateAttempt {
 }
 
 pub(crate) async fn verify(
-    target: &Target,
+    service: &ServiceUrl,
     scenario: &Scenario,
     tag: &str,
     created: &[Acked],
@@ -34,8 +34,8 @@ pub(crate) async fn verify(
     todo_ids: &[i64],
 ) -> Verification {
     let checked = match scenario.action {
-        Action::CreateOne => verify_creates(target, tag, created).await,
-        Action::Update(_) => verify_updates(target, updates).await,
+        Action::CreateOne => verify_creates(service, tag, created).await,
+        Action::Update(_) => verify_updates(service, updates).await,
         // Each read was checked as it came: the answer named the todo asked for.
         Action::Read(_) => Ok((todo_ids.len() as u64, Vec::new())),
     };
@@ -79,7 +79,7 @@ pub(crate) async fn list_tagged(
                 _ => return Err(format!("GET {path} gave a todo without id or title")),
             }
         }
-        match response.header("link").and_then(next_link) {
+        match response.next_link() {
             Some(next) => path = next,
             None => return Ok(todos),
         }
@@ -87,34 +87,12 @@ pub(crate) async fn list_tagged(
     Err("the listing did not end within 10,000 pages".to_owned())
 }
 
-/// The path of the `rel="next"` target of a `Link` header, relative or
-/// absolute.
-pub(crate) fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|link| {
-        let (target, params) = link.trim().split_once(';')?;
-        if !params.contains("rel=\"next\"") && !params.contains("rel=next") {
-            return None;
-        }
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        match target.find("://") {
-            Some(scheme_end) => {
-                let rest = &target[scheme_end + 3..];
-                Some(
-                    rest.find('/')
-                        .map_or("/".to_owned(), |i| rest[i..].to_owned()),
-                )
-            }
-            None => Some(target.to_owned()),
-        }
-    })
-}
-
 async fn verify_creates(
-    target: &Target,
+    service: &ServiceUrl,
     tag: &str,
     created: &[Acked],
 ) -> Result<(u64, Vec<String>), String> {
-    let mut connection = Connection::open(target)
+    let mut connection = Connection::open(service)
         .await
         .map_err(|error| error.to_string())?;
     let listed = list_tagged(&mut connection, tag).await?;
@@ -157,10 +135,10 @@ async fn verify_creates(
 }
 
 async fn verify_updates(
-    target: &Target,
+    service: &ServiceUrl,
     updates: &[UpdateAttempt],
 ) -> Result<(u64, Vec<String>), String> {
-    let mut connection = Connection::open(target)
+    let mut connection = Connection::open(service)
         .await
         .map_err(|error| error.to_string())?;
     let mut by_todo: HashMap<i64, Vec<&UpdateAttempt>> = HashMap::new();
@@ -194,22 +172,4 @@ async fn verify_updates(
         }
     }
     Ok((by_todo.len() as u64, problems))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_links_are_found_relative_or_absolute() {
-        assert_eq!(
-            next_link(r#"</api/todo?cursor=abc&limit=10>; rel="next""#).as_deref(),
-            Some("/api/todo?cursor=abc&limit=10")
-        );
-        assert_eq!(
-            next_link(r#"<http://127.0.0.1:8000/api/todo?cursor=x>; rel="next""#).as_deref(),
-            Some("/api/todo?cursor=x")
-        );
-        assert_eq!(next_link(r#"</api/todo?x>; rel="prev""#), None);
-    }
 }

@@ -12,7 +12,7 @@ async fn every_small_scenario_completes_and_its_outcome_is_visible_through_the_a
     let tag = scenarios::run_tag();
     let mut results = Vec::new();
     for (index, scenario) in scenarios::small().iter().enumerate() {
-        let result = run_scenario(&service.target, scenario, &format!("{tag}s{index}"))
+        let result = run_scenario(&service.url, scenario, &format!("{tag}s{index}"))
             .await
             .expect("the scenario runs");
         assert_eq!(result.actual, result.expected, "{result:#?}");
@@ -32,7 +32,7 @@ async fn every_small_scenario_completes_and_its_outcome_is_visible_through_the_a
 async fn creates_are_counted_per_client_and_each_exists_exactly_once() {
     let service = Service::start(&[]).await;
     let scenario = Scenario::new("Scale Test (12)", 12, Action::CreateOne, None);
-    let result = run_scenario(&service.target, &scenario, &scenarios::run_tag())
+    let result = run_scenario(&service.url, &scenario, &scenarios::run_tag())
         .await
         .expect("the scenario runs");
     assert_eq!(result.expected, 12);
@@ -47,9 +47,10 @@ async fn a_server_that_is_gone_is_reported_as_refused_connections_not_as_server_
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let target = todo_load::target::Target::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let service =
+        todo_load::service_url::ServiceUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     let scenario = Scenario::new("Bulk Create (3)", 3, Action::CreateOne, None);
-    let result = run_scenario(&target, &scenario, &scenarios::run_tag())
+    let result = run_scenario(&service, &scenario, &scenarios::run_tag())
         .await
         .expect("create scenarios need no set-up");
     assert_eq!(result.actual, 0);

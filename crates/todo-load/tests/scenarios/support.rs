@@ -8,11 +8,11 @@ use tempfile::TempDir;
 use todo_api::config::Cli;
 use todo_api::{build_app, storage};
 use todo_load::client::wait_healthy;
-use todo_load::target::Target;
+use todo_load::service_url::ServiceUrl;
 
 /// The running service; it stops when the test's runtime ends.
 pub struct Service {
-    pub target: Target,
+    pub url: ServiceUrl,
     // Kept for the life of the test: the SQLite file lives in it.
     _dir: TempDir,
 }
@@ -31,11 +31,11 @@ impl Service {
         let addr = listener.local_addr().expect("a bound address");
         let app = build_app(store, &config).router;
         tokio::spawn(async move { axum_serve(listener, app).await });
-        let target = Target::from_addr(addr).expect("a loopback address");
-        wait_healthy(&target, Duration::from_secs(10))
+        let url = ServiceUrl::from_addr(addr).expect("a loopback address");
+        wait_healthy(&url, Duration::from_secs(10))
             .await
             .expect("the service answers /health");
-        Service { target, _dir: dir }
+        Service { url, _dir: dir }
     }
 }
 

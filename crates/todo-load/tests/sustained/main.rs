@@ -11,9 +11,7 @@ use todo_load::sustained::{RunConfig, run_load};
 use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
 
 async fn config(service: &Service, workload: Workload, rate: Option<f64>) -> RunConfig {
-    let mut connection = Connection::open(&service.target)
-        .await
-        .expect("a connection");
+    let mut connection = Connection::open(&service.url).await.expect("a connection");
     let ids = ensure_todos(&mut connection, 50)
         .await
         .expect("seeding works");
@@ -34,7 +32,7 @@ async fn config(service: &Service, workload: Workload, rate: Option<f64>) -> Run
 async fn a_closed_loop_mixed_run_answers_every_request_and_counts_each_kind() {
     let service = Service::start(&[]).await;
     let config = config(&service, Workload::Mixed, None).await;
-    let report = run_load(&service.target, &config).await;
+    let report = run_load(&service.url, &config).await;
     assert!(report.successes > 0, "{report:#?}");
     assert_eq!(report.failures.total(), 0, "{report:#?}");
     assert_eq!(report.requests, report.successes);
@@ -50,7 +48,7 @@ async fn a_closed_loop_mixed_run_answers_every_request_and_counts_each_kind() {
 async fn an_open_loop_run_sends_what_the_rate_schedules_and_no_more() {
     let service = Service::start(&[]).await;
     let config = config(&service, Workload::Read, Some(100.0)).await;
-    let report = run_load(&service.target, &config).await;
+    let report = run_load(&service.url, &config).await;
     assert!(report.open_loop);
     // 0.7 s at 100 requests per second: requests 0..=69 are due in time.
     assert_eq!(report.requests, 70, "{report:#?}");
@@ -60,7 +58,7 @@ async fn an_open_loop_run_sends_what_the_rate_schedules_and_no_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_falls_back_to_single_creates_when_bulk_is_off() {
     let service = Service::start(&["--bulk-endpoints", "false"]).await;
-    let mut connection = Connection::open(&service.target).await.unwrap();
+    let mut connection = Connection::open(&service.url).await.unwrap();
     let ids = ensure_todos(&mut connection, 7).await.unwrap();
     assert_eq!(ids.max - ids.min + 1, 7);
 }

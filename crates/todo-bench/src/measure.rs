@@ -1,90 +1,55 @@
-//! The scenario and workload parts: the same measurements on each backend,
-//! each API figure beside its ceiling.
+//! The measuring every part shares: how a run is set (`BenchOptions`), the
+//! seeded todos, a closed-loop run against a started service, and a grid
+//! of workloads each measured through the API and then by its reference
+//! right after (`compare_postgres` against pgbench, `compare_sqlite`
+//! against the bare rusqlite loop), in rounds when asked.
 
-use std::path::Path;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use super::distant::{run_concurrency, run_distant};
-use super::experiments::{run_bulk, run_indexes, run_pool, run_sustained};
-use super::goals::{run_bulk_rows, run_creates, run_reads, run_updates};
-use super::lists::run_lists;
-use super::pgbench::run_pgbench;
-use super::postgres::{ActivitySampler, Cluster, connect, issued_statements, reset_statements};
-use super::service::Service;
-use super::sqlite_loop::run_sqlite_loop;
-use super::{BenchError, BenchOptions, Durability, Part, Round, ScenarioPart, WorkloadPoint, save};
-use crate::client::Connection;
-use crate::scenarios;
-use crate::sustained::{RunConfig, run_load};
-use crate::workload::{IdRange, LIST_PATH, Workload, ensure_todos};
+use todo_load::client::Connection;
+use todo_load::sustained::{RunConfig, RunReport, run_load};
+use todo_load::workload::{IdRange, LIST_PATH, Workload, ensure_todos};
+
+use crate::cluster::{
+    ActivitySampler, Cluster, connect, count_todos, issued_statements, reset_statements, setting,
+};
+use crate::error::BenchError;
+use crate::pgbench::run_pgbench;
+use crate::results::{Ceiling, Durability, Issued, Round, WorkloadPoint, save};
+use crate::service::Service;
+use crate::sqlite_loop::run_sqlite_loop;
+
+/// How to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Length of each measured point.
+    pub duration: Duration,
+    /// Connection counts of the workload tables.
+    pub connections: Vec<u64>,
+    /// Workloads of the workload tables.
+    pub workloads: Vec<Workload>,
+    /// Clients of the sustained run.
+    pub sustained_clients: u64,
+    /// Rows of the index experiment and of the listings.
+    pub index_rows: u64,
+    /// Where the result files go.
+    pub out: PathBuf,
+}
 
 /// Todos seeded before the sustained workloads.
-pub(super) const SEED: u64 = 10_000;
-
-pub(super) async fn run_part(
-    part: Part,
-    cluster: Option<&Cluster>,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
-    let need = || cluster.ok_or_else(|| BenchError::Setup("no PostgreSQL cluster".to_owned()));
-    match part {
-        Part::ScenariosPostgres => {
-            let (_, url) = need()?.fresh_database().await?;
-            scenarios_on(&url, "postgres", part, options).await
-        }
-        Part::ScenariosSqlite => {
-            let dir = tempfile::tempdir().map_err(BenchError::Io)?;
-            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
-            scenarios_on(&url, "sqlite", part, options).await
-        }
-        Part::WorkloadsPostgres => workloads_postgres(need()?, options).await,
-        Part::WorkloadsSqlite => workloads_sqlite(options).await,
-        Part::Pool => run_pool(need()?, options).await,
-        Part::Indexes => run_indexes(need()?, options).await,
-        Part::Bulk => run_bulk(need()?, options).await,
-        Part::Sustained => run_sustained(need()?, options).await,
-        Part::Reads => run_reads(need()?, options).await,
-        Part::Lists1m => run_lists(need()?, options).await,
-        Part::Updates => run_updates(need()?, options).await,
-        Part::Creates => run_creates(need()?, options).await,
-        Part::Distant => run_distant(need()?, options).await,
-        Part::Concurrency => run_concurrency(need()?, options).await,
-        Part::BulkRows => run_bulk_rows(need()?, options).await,
-    }
-}
-
-async fn scenarios_on(
-    url: &str,
-    backend: &str,
-    part: Part,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
-    let log = options.out.join(format!("service-{backend}.log"));
-    let service = Service::start(&[("DATABASE_URL", url.to_owned())], &log).await?;
-    let tag = scenarios::run_tag();
-    let mut result = ScenarioPart {
-        backend: backend.to_owned(),
-        results: Vec::new(),
-    };
-    for (index, scenario) in scenarios::standard().iter().enumerate() {
-        eprintln!("  {} ({} clients)", scenario.name, scenario.clients);
-        let outcome =
-            scenarios::run_scenario(&service.target, scenario, &format!("{tag}s{index}")).await?;
-        result.results.push(outcome);
-        save(&options.out, part.file_name(), &result)?;
-    }
-    service.stop().await
-}
+pub const SEED: u64 = 10_000;
 
 /// Seeds `SEED` todos through the API; returns their id range.
-pub(super) async fn seed(service: &Service) -> Result<IdRange, BenchError> {
-    let mut connection = Connection::open(&service.target)
+pub async fn seed(service: &Service) -> Result<IdRange, BenchError> {
+    let mut connection = Connection::open(&service.url)
         .await
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     Ok(ensure_todos(&mut connection, SEED).await?)
 }
 
 /// A closed-loop run of `workload` at `connections` against `service`.
-pub(super) fn closed_loop(
+pub fn closed_loop(
     service: &Service,
     workload: Workload,
     connections: u64,
@@ -103,29 +68,9 @@ pub(super) fn closed_loop(
     }
 }
 
-async fn workloads_postgres(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
-    let grid = Grid {
-        workloads: &options.workloads,
-        connections: &options.connections,
-        file: Part::WorkloadsPostgres.file_name(),
-        rounds: 1,
-    };
-    compare_postgres(cluster, options, &grid).await.map(drop)
-}
-
-async fn workloads_sqlite(options: &BenchOptions) -> Result<(), BenchError> {
-    let grid = Grid {
-        workloads: &options.workloads,
-        connections: &options.connections,
-        file: Part::WorkloadsSqlite.file_name(),
-        rounds: 1,
-    };
-    compare_sqlite(options, &grid).await.map(drop)
-}
-
 /// Which workloads at which connection counts, saved to which part's file.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Grid<'a> {
+pub struct Grid<'a> {
     pub workloads: &'a [Workload],
     pub connections: &'a [u64],
     /// The result file.
@@ -171,7 +116,7 @@ fn median_of_rounds(mut rounds: Vec<WorkloadPoint>) -> Option<WorkloadPoint> {
 /// Each workload of `grid` through the API on a fresh seeded PostgreSQL
 /// database, then pgbench with the statements the service issued, side by
 /// side; creates also get their durability checked.
-pub(super) async fn compare_postgres(
+pub async fn compare_postgres(
     cluster: &Cluster,
     options: &BenchOptions,
     grid: &Grid<'_>,
@@ -193,11 +138,11 @@ pub(super) async fn compare_postgres(
             for round in 1..=grid.rounds.max(1) {
                 reset_statements(&admin).await?;
                 let config = closed_loop(&service, *workload, *connections, ids, options);
-                let rows_before = count_rows(&admin).await?;
+                let rows_before = count_todos(&admin).await?;
                 let sampler = ActivitySampler::start(&url, &name).await?;
-                let api = run_load(&service.target, &config).await;
+                let api = run_load(&service.url, &config).await;
                 let texts = sampler.finish().await;
-                let rows_added = count_rows(&admin).await? - rows_before;
+                let rows_added = count_todos(&admin).await? - rows_before;
                 let issued = issued_statements(&admin, &name).await?;
                 commit_changed |=
                     changes_commit_settings(&issued) || changes_commit_settings(&texts);
@@ -205,8 +150,8 @@ pub(super) async fn compare_postgres(
                     Some(Durability {
                         acked: api.successes,
                         rows_added,
-                        synchronous_commit: show(&admin, "synchronous_commit").await?,
-                        fsync: show(&admin, "fsync").await?,
+                        synchronous_commit: setting(&admin, "synchronous_commit").await?,
+                        fsync: setting(&admin, "fsync").await?,
                         commit_settings_changed: commit_changed,
                     })
                 } else {
@@ -243,7 +188,7 @@ pub(super) async fn compare_postgres(
 
 /// Each workload of `grid` through the API on a fresh SQLite file, then the
 /// bare rusqlite loop on the same file.
-pub(super) async fn compare_sqlite(
+pub async fn compare_sqlite(
     options: &BenchOptions,
     grid: &Grid<'_>,
 ) -> Result<Vec<WorkloadPoint>, BenchError> {
@@ -262,15 +207,9 @@ pub(super) async fn compare_sqlite(
             let mut rounds = Vec::with_capacity(grid.rounds);
             for round in 1..=grid.rounds.max(1) {
                 let config = closed_loop(&service, *workload, *connections, ids, options);
-                let api = run_load(&service.target, &config).await;
-                let ceiling = run_sqlite_loop(
-                    *workload,
-                    Path::new(&path),
-                    ids,
-                    *connections,
-                    options.duration,
-                )
-                .await?;
+                let api = run_load(&service.url, &config).await;
+                let ceiling =
+                    run_sqlite_loop(*workload, &path, ids, *connections, options.duration).await?;
                 eprintln!(
                     "  sqlite {workload} × {connections}{}: API {:.0}/s, rusqlite {:.0}/s",
                     round_label(round, grid.rounds),
@@ -294,22 +233,8 @@ pub(super) async fn compare_sqlite(
     Ok(points)
 }
 
-async fn count_rows(admin: &tokio_postgres::Client) -> Result<i64, BenchError> {
-    Ok(admin
-        .query_one("select count(*) from todos", &[])
-        .await?
-        .get(0))
-}
-
-async fn show(admin: &tokio_postgres::Client, setting: &str) -> Result<String, BenchError> {
-    Ok(admin
-        .query_one("select current_setting($1)", &[&setting])
-        .await?
-        .get(0))
-}
-
 /// Whether any statement touched the settings that make a commit durable.
-fn changes_commit_settings(issued: &[super::Issued]) -> bool {
+fn changes_commit_settings(issued: &[Issued]) -> bool {
     issued.iter().any(|statement| {
         let text = statement.query.to_lowercase();
         text.contains("synchronous_commit") || text.contains("fsync")
@@ -320,9 +245,9 @@ fn point(
     backend: &str,
     workload: Workload,
     connections: u64,
-    api: crate::sustained::RunReport,
-    ceiling: super::Ceiling,
-    issued: Vec<super::Issued>,
+    api: RunReport,
+    ceiling: Ceiling,
+    issued: Vec<Issued>,
 ) -> WorkloadPoint {
     let ratio = Round::of(api.throughput, ceiling.throughput).ratio;
     WorkloadPoint {
@@ -341,7 +266,7 @@ fn point(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::fixtures;
+    use crate::fixtures;
 
     fn round(api: f64, ceiling: f64, acked: u64) -> WorkloadPoint {
         let mut point = fixtures::point(Workload::Create, 64, api, ceiling);

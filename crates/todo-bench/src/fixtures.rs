@@ -1,9 +1,10 @@
 //! Results made up for the tests of the bench's bookkeeping and report.
 
-use super::{Ceiling, WorkloadPoint};
-use crate::stats::LatencySummary;
-use crate::sustained::RunReport;
-use crate::workload::Workload;
+use todo_load::stats::LatencySummary;
+use todo_load::sustained::RunReport;
+use todo_load::workload::Workload;
+
+use crate::results::{Ceiling, WorkloadPoint};
 
 /// A run of 100 successful requests at `throughput`.
 pub(crate) fn report(workload: Workload, connections: u64, throughput: f64) -> RunReport {

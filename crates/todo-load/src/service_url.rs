@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 /// Why a `--url` cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub enum ServiceUrlError {
     #[error("the URL must start with http:// (got {0})")]
     Scheme(String),
     #[error("cannot resolve {0}: {1}")]
@@ -19,17 +19,17 @@ pub enum TargetError {
 
 /// Where requests go: the socket address and the `Host` header to send.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct ServiceUrl {
     pub addr: SocketAddr,
     pub host: String,
 }
 
-impl Target {
+impl ServiceUrl {
     /// Parses `http://HOST[:PORT][/]`; the port defaults to 80.
-    pub fn parse(url: &str) -> Result<Target, TargetError> {
+    pub fn parse(url: &str) -> Result<ServiceUrl, ServiceUrlError> {
         let rest = url
             .strip_prefix("http://")
-            .ok_or_else(|| TargetError::Scheme(url.to_owned()))?;
+            .ok_or_else(|| ServiceUrlError::Scheme(url.to_owned()))?;
         let authority = rest.split('/').next().unwrap_or_default();
         let with_port = if authority
             .rsplit_once(':')
@@ -41,24 +41,24 @@ impl Target {
         };
         let addr = with_port
             .to_socket_addrs()
-            .map_err(|error| TargetError::Resolve(authority.to_owned(), error))?
+            .map_err(|error| ServiceUrlError::Resolve(authority.to_owned(), error))?
             .next()
-            .ok_or_else(|| TargetError::NoAddress(authority.to_owned()))?;
+            .ok_or_else(|| ServiceUrlError::NoAddress(authority.to_owned()))?;
         if !addr.ip().is_loopback() {
-            return Err(TargetError::NotLoopback(addr));
+            return Err(ServiceUrlError::NotLoopback(addr));
         }
-        Ok(Target {
+        Ok(ServiceUrl {
             addr,
             host: authority.to_owned(),
         })
     }
 
-    /// The target at a socket address, as a server bound on port 0 reports it.
-    pub fn from_addr(addr: SocketAddr) -> Result<Target, TargetError> {
+    /// The service at a socket address, as a server bound on port 0 reports it.
+    pub fn from_addr(addr: SocketAddr) -> Result<ServiceUrl, ServiceUrlError> {
         if !addr.ip().is_loopback() {
-            return Err(TargetError::NotLoopback(addr));
+            return Err(ServiceUrlError::NotLoopback(addr));
         }
-        Ok(Target {
+        Ok(ServiceUrl {
             addr,
             host: addr.to_string(),
         })
@@ -76,12 +76,15 @@ mod tests {
 
     #[test]
     fn loopback_urls_parse_with_or_without_a_port() {
-        let target = Target::parse("http://127.0.0.1:8000/").unwrap();
-        assert_eq!(target.addr, "127.0.0.1:8000".parse().unwrap());
-        assert_eq!(target.host, "127.0.0.1:8000");
-        assert_eq!(Target::parse("http://127.0.0.1").unwrap().addr.port(), 80);
+        let service = ServiceUrl::parse("http://127.0.0.1:8000/").unwrap();
+        assert_eq!(service.addr, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(service.host, "127.0.0.1:8000");
+        assert_eq!(
+            ServiceUrl::parse("http://127.0.0.1").unwrap().addr.port(),
+            80
+        );
         assert!(
-            Target::parse("http://localhost:9")
+            ServiceUrl::parse("http://localhost:9")
                 .unwrap()
                 .addr
                 .ip()
@@ -92,12 +95,12 @@ mod tests {
     #[test]
     fn other_schemes_and_remote_addresses_are_refused() {
         assert!(matches!(
-            Target::parse("https://127.0.0.1"),
-            Err(TargetError::Scheme(_))
+            ServiceUrl::parse("https://127.0.0.1"),
+            Err(ServiceUrlError::Scheme(_))
         ));
         assert!(matches!(
-            Target::parse("http://192.0.2.1:80"),
-            Err(TargetError::NotLoopback(_))
+            ServiceUrl::parse("http://192.0.2.1:80"),
+            Err(ServiceUrlError::NotLoopback(_))
         ));
     }
 }

@@ -1,32 +1,15 @@
-//! The ceiling of the PostgreSQL figures: `pgbench` running the very
-//! statements the service issued (read back from `pg_stat_statements`), with
-//! the values the load tool sent, prepared as the service prepares them, at
-//! the same client count, on the same database.
+//! The scripts pgbench runs: the statement the service issued for each
+//! kind of request (or, for the requests the service serves in groups, the
+//! store's single-row statement), each `$n` replaced by a pgbench variable
+//! carrying the value the load tool sends, or a typed `null`.
 
-use std::path::Path;
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 use todo_core::ListQuery;
-use todo_listing_sql::{Dialect, SqlParam, list_statement};
-use tokio::process::Command;
+use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
+use todo_load::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
+use todo_store_postgres::statements::{INSERT, UPDATE};
 
-use super::BenchError;
-use super::postgres::Issued;
-use crate::stats::{Latencies, LatencySummary};
-use crate::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
-
-/// What pgbench measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ceiling {
-    pub tool: String,
-    pub clients: u64,
-    pub throughput: f64,
-    pub latency: LatencySummary,
-    pub command: String,
-    /// The SQL each script ran.
-    pub scripts: Vec<String>,
-}
+use crate::error::BenchError;
+use crate::results::Issued;
 
 /// How one placeholder of a statement is filled.
 #[derive(Debug, Clone)]
@@ -38,14 +21,6 @@ enum Value {
     Random(&'static str, i64, i64),
 }
 
-/// The store's single-row insert (`todo-store-postgres/src/statements.rs`,
-/// `INSERT`), the per-statement ceiling of creates: pgbench runs it when the
-/// service issued no single-row insert of its own (it batches concurrent
-/// creates into one statement).
-pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, description, \
-     priority, due_date, completed) values ($1, $2, $3, $4, $5, $6) returning id, title, \
-     description, priority, due_date, completed, created_at, updated_at, version";
-
 /// The store's select by primary key (`SELECT_ONE` before reads were
 /// grouped), the per-statement ceiling of reads: pgbench runs it when the
 /// service issued no single-row select (it serves concurrent reads with one
@@ -53,24 +28,21 @@ pub const SINGLE_ROW_INSERT: &str = "insert into todos (title, title_search, des
 pub const SINGLE_ROW_SELECT: &str = "select id, title, description, priority, due_date, \
      completed, created_at, updated_at, version from todos where id = $1";
 
-/// The store's single-row update (`todo-store-postgres/src/statements.rs`,
-/// `UPDATE`), the per-statement ceiling of updates: pgbench runs it when the
-/// service issued no single-row update (it serves concurrent updates of
-/// distinct todos with one statement).
-pub const SINGLE_ROW_UPDATE: &str = "update todos \
-     set title = coalesce($2::text, title), \
-     title_search = coalesce($3::text, title_search), \
-     description = case when $4::boolean then $5::text else description end, \
-     priority = coalesce($6::smallint, priority), \
-     due_date = case when $7::boolean then $8::timestamptz else due_date end, \
-     completed = coalesce($9::boolean, completed), \
-     updated_at = now(), version = version + 1 \
-     where id = $1 and ($10::boolean or version = any($11::bigint[])) \
-     returning id, title, description, priority, due_date, completed, created_at, updated_at, version";
+/// The single-row statement of `op`, the per-statement ceiling its goal is
+/// set against: pgbench runs it when the service issued none of its own,
+/// serving concurrent requests of that kind with one statement for many.
+/// Creates and updates run the store's own `INSERT` and `UPDATE`.
+fn single_row_statement(op: Op) -> Option<String> {
+    match op {
+        Op::Create => Some(INSERT.clone()),
+        Op::Read => Some(SINGLE_ROW_SELECT.to_owned()),
+        Op::Update => Some(UPDATE.clone()),
+        Op::List => None,
+    }
+}
 
-/// Finds the statement the service issued for `op` among `issued`, or for
-/// the ops the service serves in groups, the single-row statement whatever
-/// the service issued: the per-statement ceiling the goals are set against.
+/// Finds the statement the service issued for `op` among `issued`, else
+/// its single-row statement.
 pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
     let found = issued
         .iter()
@@ -91,12 +63,7 @@ pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
             }
         })
         .map(|statement| statement.query.clone());
-    match op {
-        Op::Create => found.or_else(|| Some(SINGLE_ROW_INSERT.to_owned())),
-        Op::Read => found.or_else(|| Some(SINGLE_ROW_SELECT.to_owned())),
-        Op::Update => found.or_else(|| Some(SINGLE_ROW_UPDATE.to_owned())),
-        Op::List => found,
-    }
+    found.or_else(|| single_row_statement(op))
 }
 
 /// The values the load tool sends for `op`, placeholder by placeholder.
@@ -138,7 +105,7 @@ fn list_values() -> Vec<Value> {
 
 /// The statement the shared SQL builder makes for the listing `path`
 /// (`/api/todo?...`, cursor included), with its values.
-pub fn list_statement_for(path: &str) -> Option<todo_listing_sql::Statement> {
+pub fn list_statement_for(path: &str) -> Option<Statement> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')
@@ -266,30 +233,6 @@ fn script_with(
     )
 }
 
-/// Runs pgbench for `workload` at `clients` for `duration` on `database`.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_pgbench(
-    workload: Workload,
-    issued: &[Issued],
-    ids: IdRange,
-    port: u16,
-    database: &str,
-    clients: u64,
-    duration: Duration,
-    dir: &Path,
-) -> Result<Ceiling, BenchError> {
-    let (scripts, defines) = op_scripts(workload, issued, ids)?;
-    let run = PgbenchRun {
-        port,
-        database,
-        clients,
-        threads: 2,
-        duration,
-        dir,
-    };
-    run_scripts(&run, &scripts, &defines).await
-}
-
 /// A pgbench script's text and its weight (`-f FILE@WEIGHT`).
 pub type Script = (String, u32);
 
@@ -320,121 +263,6 @@ pub fn op_scripts(
     Ok((scripts, defines))
 }
 
-/// Where and how long pgbench runs.
-#[derive(Debug, Clone, Copy)]
-pub struct PgbenchRun<'a> {
-    pub port: u16,
-    pub database: &'a str,
-    pub clients: u64,
-    /// pgbench's `-j`.
-    pub threads: u32,
-    pub duration: Duration,
-    /// Scripts and logs go to a temporary directory under this.
-    pub dir: &'a Path,
-}
-
-/// Runs pgbench with `scripts` (text, weight) and `-D` `defines`, prepared
-/// statements.
-pub async fn run_scripts(
-    run: &PgbenchRun<'_>,
-    scripts: &[Script],
-    defines: &[String],
-) -> Result<Ceiling, BenchError> {
-    let work = tempfile::tempdir_in(run.dir).map_err(BenchError::Io)?;
-    let mut args: Vec<String> = vec![
-        "-h".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        run.port.to_string(),
-        "-U".into(),
-        "postgres".into(),
-        "-n".into(),
-        "-M".into(),
-        "prepared".into(),
-        "-c".into(),
-        run.clients.to_string(),
-        "-j".into(),
-        run.threads.to_string(),
-        "-T".into(),
-        run.duration.as_secs().max(1).to_string(),
-        "-l".into(),
-        format!("--log-prefix={}", work.path().join("log").display()),
-    ];
-    for (index, (text, weight)) in scripts.iter().enumerate() {
-        let path = work.path().join(format!("script{index}.sql"));
-        std::fs::write(&path, text).map_err(BenchError::Io)?;
-        args.push("-f".into());
-        args.push(format!("{}@{weight}", path.display()));
-    }
-    for define in defines {
-        args.push("-D".into());
-        args.push(define.clone());
-    }
-    args.push(run.database.to_owned());
-    let output = Command::new(pgbench_binary())
-        .args(&args)
-        .current_dir(work.path())
-        .output()
-        .await
-        .map_err(BenchError::Io)?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(BenchError::Setup(format!(
-            "pgbench failed: {}{}",
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    let throughput = stdout
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("tps = "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|tps| tps.parse().ok())
-        .unwrap_or(0.0);
-    Ok(Ceiling {
-        tool: "pgbench".to_owned(),
-        clients: run.clients,
-        throughput,
-        latency: read_logs(work.path())?,
-        command: format!("pgbench {}", args.join(" ")),
-        scripts: scripts.iter().map(|(text, _)| text.clone()).collect(),
-    })
-}
-
-/// Latencies from pgbench's per-transaction logs (third field, µs).
-fn read_logs(dir: &Path) -> Result<LatencySummary, BenchError> {
-    let mut latencies = Latencies::default();
-    for entry in std::fs::read_dir(dir).map_err(BenchError::Io)? {
-        let path = entry.map_err(BenchError::Io)?.path();
-        if !path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("log"))
-        {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).map_err(BenchError::Io)?;
-        for line in text.lines() {
-            if let Some(micros) = line.split_whitespace().nth(2).and_then(|f| f.parse().ok()) {
-                latencies.record(Duration::from_micros(micros));
-            }
-        }
-    }
-    Ok(latencies.summary())
-}
-
-/// `pgbench` beside the server binaries, else the one on `PATH`.
-fn pgbench_binary() -> std::path::PathBuf {
-    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path().join("bin/pgbench"))
-        .filter(|path| path.is_file())
-        .collect();
-    versions.sort();
-    versions.pop().unwrap_or_else(|| "pgbench".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +291,45 @@ mod tests {
         );
         assert!(text.contains(":no_versions::bigint[]"), "{text}");
         assert!(defines.contains(&"no_versions={}".to_owned()));
+    }
+
+    #[test]
+    fn the_stores_single_row_statements_are_recognised_when_the_service_issues_them() {
+        for (op, text) in [(Op::Create, &*INSERT), (Op::Update, &*UPDATE)] {
+            let issued = [Issued {
+                query: text.clone(),
+                calls: 1,
+            }];
+            assert_eq!(statement_for(op, &issued).as_ref(), Some(text));
+        }
+        let issued = [Issued {
+            query: SINGLE_ROW_SELECT.to_owned(),
+            calls: 1,
+        }];
+        assert_eq!(
+            statement_for(Op::Read, &issued).as_deref(),
+            Some(SINGLE_ROW_SELECT)
+        );
+    }
+
+    #[test]
+    fn without_a_single_row_statement_issued_the_stores_own_is_run() {
+        let mut defines = Vec::new();
+        let statement = statement_for(Op::Create, &[]).unwrap();
+        let text = script(
+            Op::Create,
+            &statement,
+            IdRange { min: 1, max: 9 },
+            &mut defines,
+        );
+        assert_eq!(
+            text,
+            "\\set priority random(1, 5)\n\
+             insert into todos (title, title_search, description, priority, due_date, completed) \
+             values (:title, :title_search, :description, :priority, :due, :no) \
+             returning id, title, description, priority, due_date, completed, created_at, \
+             updated_at, version;\n"
+        );
     }
 
     #[test]

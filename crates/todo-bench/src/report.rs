@@ -1,32 +1,34 @@
 //! Turns the bench's result files into Markdown tables (`OUT/report.md`),
-//! the text BENCHMARKS.md quotes: first the "Targets" table
-//! (`targets.rs`), then each part's own table (`goals.rs` for the target
-//! parts).
+//! the text BENCHMARKS.md quotes: first the "Targets" table (the targets
+//! as `targets.rs` judges them), then each part's own table
+//! (`target_details.rs` for the target parts).
 
-mod goals;
-pub mod targets;
+mod target_details;
 
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::bench::{
-    BulkPoint, IndexPoint, Machine, Part, PoolPoint, ScenarioPart, WorkloadPoint, load,
-};
-use crate::scenarios::{limit_notes, render_table};
-use crate::sustained::RunReport;
+use todo_load::scenarios::{limit_notes, render_table};
+use todo_load::sustained::RunReport;
+
+use crate::parts::backends::ScenarioPart;
+use crate::parts::experiments::{BulkPoint, IndexPoint, PoolPoint};
+use crate::results::{MACHINE_FILE, Machine, Part, WorkloadPoint, load};
+use crate::targets::{TargetInputs, TargetRow, judge};
+use target_details::render_target_details;
 
 /// Every table the result files allow, in BENCHMARKS.md's order.
 pub fn render(out: &Path) -> String {
     let mut md = String::new();
-    if let Some(machine) = load::<Machine>(out, "machine.json") {
+    if let Some(machine) = load::<Machine>(out, MACHINE_FILE) {
         let _ = writeln!(
             md,
             "Machine: {} × {}, {} RAM, Linux {}, {}. Shared with other work.\n",
             machine.cpus, machine.cpu_model, machine.memory, machine.kernel, machine.postgres
         );
     }
-    let cpus = load::<Machine>(out, "machine.json").map_or(2, |m| m.cpus);
-    md.push_str(&targets::render_targets(out));
+    let cpus = load::<Machine>(out, MACHINE_FILE).map_or(2, |m| m.cpus);
+    md.push_str(&targets_table(&judge(&TargetInputs::load(out))));
     for part in [Part::ScenariosPostgres, Part::ScenariosSqlite] {
         if let Some(scenarios) = load::<ScenarioPart>(out, part.file_name()) {
             let _ = writeln!(md, "### Scenarios on {}\n", scenarios.backend);
@@ -61,11 +63,45 @@ pub fn render(out: &Path) -> String {
     if let Some(report) = load::<RunReport>(out, Part::Sustained.file_name()) {
         md.push_str(&sustained_table(&report));
     }
-    md.push_str(&goals::render_goals(out, cpus));
+    md.push_str(&render_target_details(out, cpus));
     md
 }
 
-pub(crate) fn workload_table(title: &str, points: &[WorkloadPoint]) -> String {
+/// The "Targets" table of `rows`; empty when none of the target parts has
+/// run.
+fn targets_table(rows: &[TargetRow]) -> String {
+    if rows.iter().all(|row| row.met.is_none()) {
+        return String::new();
+    }
+    let mut md = String::from(
+        "### Targets\n\n\
+         | # | target | measured | reference (same run) | ratio | goal | met |\n\
+         |---:|---|---|---|---:|---|---|\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.number,
+            row.target,
+            row.measured,
+            row.reference,
+            row.ratio.map_or("–".to_owned(), |r| format!("{r:.2}×")),
+            row.goal,
+            match row.met {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "not run",
+            }
+        );
+    }
+    let met = rows.iter().filter(|r| r.met == Some(true)).count();
+    let run = rows.iter().filter(|r| r.met.is_some()).count();
+    let _ = writeln!(md, "\n{met} of {run} measured targets met.\n");
+    md
+}
+
+fn workload_table(title: &str, points: &[WorkloadPoint]) -> String {
     if points.is_empty() {
         return String::new();
     }
@@ -239,4 +275,25 @@ fn sustained_table(report: &RunReport) -> String {
     }
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_load::workload::Workload;
+
+    use super::*;
+    use crate::fixtures::point;
+
+    #[test]
+    fn the_targets_table_says_how_many_measured_targets_were_met() {
+        let rows = judge(&TargetInputs {
+            reads: vec![point(Workload::Read, 64, 900.0, 1000.0)],
+            ..TargetInputs::default()
+        });
+        let md = targets_table(&rows);
+        assert!(md.contains("| 1 | Reads, 64 connections | 900 req/s | pgbench 1000/s | 0.90× | ≥ 0.6× pgbench | met |"), "{md}");
+        assert!(md.contains("1 of 1 measured targets met."), "{md}");
+        assert!(md.contains("not run"), "{md}");
+        assert_eq!(targets_table(&judge(&TargetInputs::default())), "");
+    }
 }

@@ -1,9 +1,8 @@
-//! The ceiling of the SQLite figures: a bare `rusqlite` loop running the
-//! statements of `todo-store-sqlite/src/queries.rs` (copied here, as that
-//! crate keeps them private; the listing comes from the shared builder), in
-//! the same transactions and with the same connection settings (WAL,
-//! `synchronous=FULL`), on the same file: one writer thread, as the store
-//! has, and one reader thread per core.
+//! The reference of the SQLite figures: a bare `rusqlite` loop running the
+//! SQLite store's own statements (`todo_store_sqlite::statements`; the
+//! listing from the shared builder), in the same transactions and with the
+//! same connection settings (WAL, `synchronous=FULL`), on the same file:
+//! one writer thread, as the store has, and one reader thread per core.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,41 +11,16 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, named_params, params_from_iter};
 use todo_core::ListQuery;
-use todo_listing_sql::{Dialect, SqlParam, list_statement};
+use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
+use todo_load::stats::Latencies;
+use todo_load::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
+use todo_store_sqlite::statements::{GET, INSERT, UPDATE, VERSION};
 
-use super::BenchError;
-use super::pgbench::Ceiling;
-use crate::stats::Latencies;
-use crate::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
-
-const COLUMNS: &str = todo_listing_sql::TODO_COLUMNS;
+use crate::error::BenchError;
+use crate::results::Ceiling;
 
 /// 2030-01-01T00:00:00Z in microseconds, the due date the load tool sends.
 const DUE_MICROS: i64 = 1_893_456_000_000_000;
-
-fn insert_sql() -> String {
-    format!(
-        "insert into todos (title, title_search, description, priority, due_date, completed, \
-         created_at, updated_at, version) values (:title, :title_search, :description, \
-         :priority, :due_date, :completed, :now, :now, 1) returning {COLUMNS}"
-    )
-}
-
-fn update_sql() -> String {
-    format!(
-        "update todos set title = coalesce(:title, title), title_search = coalesce(:title_search, \
-         title_search), description = case when :set_description then :description else \
-         description end, priority = coalesce(:priority, priority), due_date = case when \
-         :set_due_date then :due_date else due_date end, completed = coalesce(:completed, \
-         completed), updated_at = :now, version = version + 1 where id = :id returning {COLUMNS}"
-    )
-}
-
-fn get_sql() -> String {
-    format!("select {COLUMNS} from todos where id = :id")
-}
-
-const VERSION_SQL: &str = "select version from todos where id = :id";
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -78,7 +52,7 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
         Op::Create => {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            transaction.prepare_cached(&insert_sql())?.query_row(
+            transaction.prepare_cached(&INSERT)?.query_row(
                 named_params! {
                     ":title": "load test todo", ":title_search": "load test todo",
                     ":description": "created by todo-load", ":priority": priority,
@@ -92,9 +66,9 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let _: i64 = transaction
-                .prepare_cached(VERSION_SQL)?
+                .prepare_cached(VERSION)?
                 .query_row(named_params! { ":id": id }, |row| row.get(0))?;
-            transaction.prepare_cached(&update_sql())?.query_row(
+            transaction.prepare_cached(&UPDATE)?.query_row(
                 named_params! {
                     ":id": id, ":title": None::<String>, ":title_search": None::<String>,
                     ":set_description": false, ":description": None::<String>,
@@ -106,7 +80,7 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
             transaction.commit()
         }
         Op::Read => connection
-            .prepare_cached(&get_sql())?
+            .prepare_cached(&GET)?
             .query_row(named_params! { ":id": id }, read_row)
             .map(|_| ()),
         Op::List => {
@@ -128,7 +102,7 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
     }
 }
 
-fn list_query() -> todo_listing_sql::Statement {
+fn list_query() -> Statement {
     let query = LIST_PATH.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')
@@ -193,6 +167,41 @@ pub async fn run_sqlite_loop(
         command: format!(
             "bare rusqlite loop, {threads} thread(s), WAL, synchronous=FULL, the store's statements"
         ),
-        scripts: vec![insert_sql(), update_sql(), get_sql(), list_query().sql],
+        scripts: vec![
+            INSERT.trim().to_owned(),
+            UPDATE.trim().to_owned(),
+            GET.trim().to_owned(),
+            list_query().sql,
+        ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_store_sqlite::{SqliteOptions, SqliteStore};
+
+    use super::*;
+
+    #[test]
+    fn every_operation_runs_the_stores_statements_on_a_file_the_store_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("todo.db");
+        let options = SqliteOptions {
+            readers: 1,
+            acquire_timeout: Duration::from_secs(5),
+        };
+        drop(SqliteStore::open_blocking(&path, options).unwrap());
+        let mut connection = open(&path).unwrap();
+        let mut rng = Rng::new(1);
+        let ids = IdRange { min: 1, max: 1 };
+        for op in [Op::Create, Op::Read, Op::Update, Op::List] {
+            one(&mut connection, op, &mut rng, ids).unwrap_or_else(|e| panic!("{op:?}: {e}"));
+        }
+        let version: i64 = connection
+            .query_row("select version from todos where id = 1", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(version, 2, "created, then updated once");
+    }
 }

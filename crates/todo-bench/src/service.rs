@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use todo_load::client::wait_healthy;
+use todo_load::service_url::ServiceUrl;
 use tokio::process::{Child, Command};
 
-use super::BenchError;
-use crate::client::wait_healthy;
-use crate::target::Target;
+use crate::error::BenchError;
 
 /// How long the service may take to start listening and answer `/health`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -18,7 +18,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Service {
     child: Child,
-    pub target: Target,
+    pub url: ServiceUrl,
     pub pid: u32,
 }
 
@@ -28,7 +28,7 @@ pub fn service_binary() -> Result<PathBuf, BenchError> {
     let binary = exe.with_file_name("todo-api");
     if !binary.is_file() {
         return Err(BenchError::Setup(format!(
-            "{} is missing: build with `cargo build --release -p todo-api -p todo-load`",
+            "{} is missing: build with `cargo build --release -p todo-api -p todo-bench`",
             binary.display()
         )));
     }
@@ -65,11 +65,11 @@ impl Service {
         let addr = addr
             .parse()
             .map_err(|_| BenchError::Setup(format!("unexpected address {addr}")))?;
-        let target = Target::from_addr(addr).map_err(|e| BenchError::Setup(e.to_string()))?;
-        wait_healthy(&target, START_TIMEOUT)
+        let url = ServiceUrl::from_addr(addr).map_err(|e| BenchError::Setup(e.to_string()))?;
+        wait_healthy(&url, START_TIMEOUT)
             .await
             .map_err(|e| BenchError::Setup(format!("the service is not healthy: {e}")))?;
-        Ok(Service { child, target, pid })
+        Ok(Service { child, url, pid })
     }
 
     /// SIGTERM, then waits for a clean exit (killing it after a bound).

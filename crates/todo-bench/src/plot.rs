@@ -8,8 +8,9 @@ use plotters::prelude::{
     PathElement, RED, RGBColor, SVGBackend, SeriesLabelPosition, WHITE,
 };
 
-use crate::bench::{Part, WorkloadPoint, load};
-use crate::workload::Workload;
+use todo_load::workload::Workload;
+
+use crate::results::{Part, WorkloadPoint, load};
 
 /// Why the plot could not be drawn.
 #[derive(Debug, thiserror::Error)]

@@ -7,16 +7,18 @@
 //! of median ratio.
 
 use serde::{Deserialize, Serialize};
+use todo_load::client::Connection;
+use todo_load::sustained::{RunReport, run_load};
+use todo_load::workload::{IdRange, Workload};
 
-use super::experiments::fill_table;
-use super::parts::closed_loop;
-use super::pgbench::{Ceiling, PgbenchRun, list_statement_for, listing_script, run_scripts};
-use super::postgres::{ActivitySampler, Cluster, Issued, connect};
-use super::service::Service;
-use super::{BenchError, BenchOptions, Part, Round, save};
-use crate::client::Connection;
-use crate::sustained::{RunReport, run_load};
-use crate::workload::{IdRange, Workload};
+use crate::cluster::{ActivitySampler, Cluster, connect};
+use crate::error::BenchError;
+use crate::generated_rows::fill_table;
+use crate::measure::{BenchOptions, closed_loop};
+use crate::pgbench::scripts::{list_statement_for, listing_script};
+use crate::pgbench::{PgbenchRun, run_scripts};
+use crate::results::{Ceiling, Issued, Part, Round, save};
+use crate::service::Service;
 
 /// Connections of every listing, API and pgbench alike.
 pub const LIST_CONNECTIONS: u64 = 64;
@@ -72,7 +74,9 @@ impl ListPoint {
     }
 }
 
-pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+/// `lists-1m`: each listing of `LIST_QUERIES`, first and deep page, on
+/// `index_rows` generated rows.
+pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (name, url) = cluster.fresh_database().await?;
     let admin = connect(&url).await?;
     eprintln!("  seeding {} rows…", options.index_rows);
@@ -88,7 +92,7 @@ pub(super) async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Resu
         let first = format!("{query}&limit={PAGE_SIZE}");
         // A connection of its own: the service closes idle keep-alive
         // connections, and the runs between walks are long.
-        let mut walker = Connection::open(&service.target)
+        let mut walker = Connection::open(&service.url)
             .await
             .map_err(|e| BenchError::Setup(e.to_string()))?;
         let (deep, pages_in) = walk(&mut walker, &first, DEEP_PAGES).await?;
@@ -183,7 +187,7 @@ async fn measure_page(
     let mut config = closed_loop(service, Workload::List, LIST_CONNECTIONS, ids, options);
     config.list_path = page_url.to_owned();
     let sampler = ActivitySampler::start(url, name).await?;
-    let api = run_load(&service.target, &config).await;
+    let api = run_load(&service.url, &config).await;
     let texts = sampler.finish().await;
     let (statement, statement_is_builders) = listing_issued(page_url, &texts)
         .ok_or_else(|| BenchError::Setup(format!("no listing statement seen for {page_url}")))?;
@@ -225,31 +229,12 @@ async fn walk(
                 response.status
             )));
         }
-        match response.header("link").and_then(next_link) {
+        match response.next_link() {
             Some(next) => url = next,
             None => return Ok((url, followed)),
         }
     }
     Ok((url, pages))
-}
-
-/// The target of `rel="next"` in a `Link` header, as a path and query.
-pub fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|link| {
-        let (target, params) = link.trim().split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|param| param.trim().replace(' ', "") == "rel=\"next\"");
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        let path = match target.find("://") {
-            Some(scheme) => {
-                let rest = &target[scheme + 3..];
-                &rest[rest.find('/')?..]
-            }
-            None => target,
-        };
-        is_next.then(|| path.to_owned())
-    })
 }
 
 /// The listing statement among the texts sampled while `url` ran, and
@@ -296,20 +281,7 @@ fn placeholders(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::fixtures::{ceiling, report};
-
-    #[test]
-    fn the_next_link_is_read_relative_or_absolute() {
-        assert_eq!(
-            next_link(r#"</api/todo?limit=100&cursor=abc>; rel="next""#).as_deref(),
-            Some("/api/todo?limit=100&cursor=abc")
-        );
-        assert_eq!(
-            next_link(r#"<http://127.0.0.1:8000/api/todo?cursor=x>; rel="next""#).as_deref(),
-            Some("/api/todo?cursor=x")
-        );
-        assert_eq!(next_link(r#"</api/todo?cursor=x>; rel="prev""#), None);
-    }
+    use crate::fixtures::{ceiling, report};
 
     #[test]
     fn the_builders_own_text_is_preferred_and_recognised() {

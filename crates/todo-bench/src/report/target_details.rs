@@ -5,15 +5,17 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use todo_load::scenarios::{limit_notes, render_table};
+
 use super::workload_table;
-use crate::bench::{
-    BulkRowsPoint, CREATES_SQLITE_FILE, ConcurrencyPart, DistantPart, LIST_CONNECTIONS, ListPoint,
-    Part, WorkloadPoint, load,
-};
-use crate::scenarios::render_table;
+use crate::parts::bulk_rows::BulkRowsPoint;
+use crate::parts::concurrency::ConcurrencyPart;
+use crate::parts::distant::DistantPart;
+use crate::parts::lists_1m::{LIST_CONNECTIONS, ListPoint};
+use crate::results::{CREATES_SQLITE_FILE, Part, WorkloadPoint, load};
 
 /// Every detail table the result files in `out` allow.
-pub fn render_goals(out: &Path, cpus: usize) -> String {
+pub fn render_target_details(out: &Path, cpus: usize) -> String {
     let mut md = String::new();
     for (file, title) in [
         (Part::Reads.file_name(), "Target 1: reads"),
@@ -93,7 +95,7 @@ fn distant_section(part: &DistantPart, cpus: usize) -> String {
     if !part.scenarios.is_empty() {
         md.push_str(&render_table(&part.scenarios));
         md.push('\n');
-        for note in crate::scenarios::limit_notes(&part.scenarios, cpus) {
+        for note in limit_notes(&part.scenarios, cpus) {
             let _ = writeln!(md, "- {note}");
         }
     }
@@ -143,7 +145,7 @@ fn concurrency_section(part: &ConcurrencyPart, cpus: usize) -> String {
         let results = std::slice::from_ref(scale);
         md.push_str(&render_table(results));
         md.push('\n');
-        for note in crate::scenarios::limit_notes(results, cpus) {
+        for note in limit_notes(results, cpus) {
             let _ = writeln!(md, "- {note}");
         }
     }

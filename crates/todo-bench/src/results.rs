@@ -1,60 +1,18 @@
-//! `todo-load bench`: the project's benchmark in one command. It starts a
-//! throwaway PostgreSQL cluster and the release service on it (and on
-//! SQLite), seeds data, runs every part, and writes each part's figures to
-//! `OUT/PART.json` as soon as they are measured, so one part can be rerun
-//! alone (`--only PART`). `report.rs` turns those files into tables and a
-//! plot.
+//! The result files of a bench run, `OUT/PART.json`: which part writes which
+//! file, how a file is written and read back, and the records several parts
+//! write (a workload beside its reference, the reference's figures, the
+//! statements the service issued). The records of one part alone are
+//! defined with that part, in `parts/`.
 
-mod distant;
-mod experiments;
-#[cfg(test)]
-pub(crate) mod fixtures;
-mod goals;
-mod lists;
-mod parts;
-mod pgbench;
-mod postgres;
-mod proxy;
-mod service;
-mod sqlite_loop;
-
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use todo_load::limits::Limits;
+use todo_load::stats::LatencySummary;
+use todo_load::sustained::RunReport;
+use todo_load::workload::Workload;
 
-use crate::limits::Limits;
-use crate::scenarios::ScenarioResult;
-use crate::sustained::RunReport;
-use crate::workload::Workload;
-
-pub use distant::{
-    ConcurrencyPart, DISTANT_CLIENTS, DISTANT_DELAY, DistantPart, IDLE_CONNECTIONS, IdleMemory,
-};
-pub use goals::{BULK_CLIENTS, BULK_ITEMS, BulkRowsPoint, CREATES_SQLITE_FILE, TARGET_CONNECTIONS};
-pub use lists::{LIST_CONNECTIONS, LIST_QUERIES, ListPoint};
-pub use pgbench::Ceiling;
-pub use postgres::Issued;
-pub use proxy::DelayProxy;
-
-/// Why a bench part could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    #[error("{0}")]
-    Setup(String),
-    #[error("I/O: {0}")]
-    Io(#[source] std::io::Error),
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error(transparent)]
-    Scenario(#[from] crate::scenarios::ScenarioError),
-    #[error(transparent)]
-    Prepare(#[from] crate::workload::PrepareError),
-}
+use crate::error::BenchError;
 
 /// The parts of the bench, each written to its own file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -122,32 +80,47 @@ impl Part {
             Part::BulkRows => "bulk-rows.json",
         }
     }
-
-    fn needs_postgres(self) -> bool {
-        !matches!(self, Part::ScenariosSqlite | Part::WorkloadsSqlite)
-    }
 }
 
-/// How to run the bench.
-#[derive(Debug, Clone)]
-pub struct BenchOptions {
-    pub parts: Vec<Part>,
-    /// Length of each measured point.
-    pub duration: Duration,
-    pub connections: Vec<u64>,
-    pub workloads: Vec<Workload>,
-    /// Clients of the sustained run.
-    pub sustained_clients: u64,
-    /// Rows of the index experiment.
-    pub index_rows: u64,
-    pub out: PathBuf,
+/// Where the SQLite half of the `creates` part goes.
+pub const CREATES_SQLITE_FILE: &str = "creates-sqlite.json";
+
+/// Where the machine's description goes.
+pub const MACHINE_FILE: &str = "machine.json";
+
+/// Writes `value` to `OUT/name`, replacing it whole.
+pub fn save<T: Serialize>(out: &Path, name: &str, value: &T) -> Result<(), BenchError> {
+    std::fs::create_dir_all(out).map_err(BenchError::Io)?;
+    let path = out.join(name);
+    let partial = out.join(format!("{name}.partial"));
+    std::fs::write(&partial, serde_json::to_string_pretty(value)?).map_err(BenchError::Io)?;
+    std::fs::rename(&partial, &path).map_err(BenchError::Io)
 }
 
-/// Scenario figures of one backend.
+/// Reads `OUT/name`, if a run wrote it.
+pub fn load<T: for<'de> Deserialize<'de>>(out: &Path, name: &str) -> Option<T> {
+    let text = std::fs::read_to_string(out.join(name)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// What a reference (pgbench, the bare rusqlite loop) measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScenarioPart {
-    pub backend: String,
-    pub results: Vec<ScenarioResult>,
+pub struct Ceiling {
+    pub tool: String,
+    pub clients: u64,
+    pub throughput: f64,
+    pub latency: LatencySummary,
+    pub command: String,
+    /// The SQL each script ran.
+    pub scripts: Vec<String>,
+}
+
+/// A statement the service issued, as `pg_stat_statements` (with its
+/// calls) or `pg_stat_activity` (calls 0) saw it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Issued {
+    pub query: String,
+    pub calls: i64,
 }
 
 /// One workload at one connection count, beside its ceiling.
@@ -211,7 +184,7 @@ pub struct Durability {
 
 impl Durability {
     /// The checks of several runs as one: every run's creates counted.
-    fn combined(self, other: Durability) -> Durability {
+    pub fn combined(self, other: Durability) -> Durability {
         Durability {
             acked: self.acked + other.acked,
             rows_added: self.rows_added + other.rows_added,
@@ -235,36 +208,6 @@ impl Durability {
             && self.fsync == "on"
             && !self.commit_settings_changed
     }
-}
-
-/// One pool size.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PoolPoint {
-    pub pool_size: u32,
-    pub label: String,
-    pub report: RunReport,
-}
-
-/// One filtered listing, with or without the indexes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IndexPoint {
-    pub rows: u64,
-    pub query: String,
-    pub indexes: bool,
-    pub report: RunReport,
-}
-
-/// One way of creating the same number of todos.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BulkPoint {
-    pub backend: String,
-    pub method: String,
-    pub todos: u64,
-    pub requests: u64,
-    pub connections: u64,
-    pub seconds: f64,
-    pub todos_per_second: f64,
-    pub failed_requests: u64,
 }
 
 /// The machine the figures were taken on.
@@ -308,39 +251,4 @@ impl Machine {
             postgres,
         }
     }
-}
-
-/// Writes `value` to `OUT/name`, replacing it whole.
-pub fn save<T: Serialize>(out: &Path, name: &str, value: &T) -> Result<(), BenchError> {
-    std::fs::create_dir_all(out).map_err(BenchError::Io)?;
-    let path = out.join(name);
-    let partial = out.join(format!("{name}.partial"));
-    std::fs::write(&partial, serde_json::to_string_pretty(value)?).map_err(BenchError::Io)?;
-    std::fs::rename(&partial, &path).map_err(BenchError::Io)
-}
-
-/// Reads `OUT/name`, if a run wrote it.
-pub fn load<T: for<'de> Deserialize<'de>>(out: &Path, name: &str) -> Option<T> {
-    let text = std::fs::read_to_string(out.join(name)).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// Runs the chosen parts in order.
-pub async fn run_bench(options: &BenchOptions) -> Result<(), BenchError> {
-    // Children (the service, PostgreSQL) inherit this limit.
-    let limits = Limits::prepare(options.sustained_clients.max(10_000) * 2);
-    eprintln!("open-file limit: {}", limits.open_files);
-    std::fs::create_dir_all(&options.out).map_err(BenchError::Io)?;
-    save(&options.out, "machine.json", &Machine::describe())?;
-    let cluster = if options.parts.iter().any(|part| part.needs_postgres()) {
-        eprintln!("starting a throwaway PostgreSQL cluster…");
-        Some(postgres::Cluster::start().await?)
-    } else {
-        None
-    };
-    for part in &options.parts {
-        eprintln!("== {part:?}");
-        parts::run_part(*part, cluster.as_ref(), options).await?;
-    }
-    Ok(())
 }

@@ -7,7 +7,8 @@
 use todo_store_postgres::testing::TestCluster;
 use tokio_postgres::{Client, NoTls};
 
-use super::BenchError;
+use crate::error::BenchError;
+use crate::results::Issued;
 
 /// Connections the server accepts: pgbench's 256 clients and the service's
 /// pool side by side.
@@ -114,13 +115,6 @@ impl ActivitySampler {
     }
 }
 
-/// A statement the service issued, as `pg_stat_statements` saw it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Issued {
-    pub query: String,
-    pub calls: i64,
-}
-
 /// Forgets the statistics, so the next read shows one run's statements.
 pub async fn reset_statements(client: &Client) -> Result<(), BenchError> {
     client
@@ -148,4 +142,20 @@ pub async fn issued_statements(client: &Client, name: &str) -> Result<Vec<Issued
             calls: row.get(1),
         })
         .collect())
+}
+
+/// The rows of the todos table, read by a session of its own.
+pub async fn count_todos(client: &Client) -> Result<i64, BenchError> {
+    Ok(client
+        .query_one("select count(*) from todos", &[])
+        .await?
+        .get(0))
+}
+
+/// The server's current value of `name`.
+pub async fn setting(client: &Client, name: &str) -> Result<String, BenchError> {
+    Ok(client
+        .query_one("select current_setting($1)", &[&name])
+        .await?
+        .get(0))
 }

@@ -1,79 +1,22 @@
-//! The parts that measure the performance targets of reads, updates,
-//! creates and bulk creates, each beside the database's own figure for the
-//! same work measured right after it.
+//! `bulk-rows`: `POST /api/todo/bulk` with 1,000 items a request from 2, 4
+//! and 8 concurrent clients, in rows/s, each beside pgbench inserting as
+//! many rows per statement.
 
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use todo_listing_sql::TODO_COLUMNS;
+use todo_load::client::Connection;
+use todo_load::stats::{Latencies, LatencySummary};
 
-use super::parts::{Grid, compare_postgres, compare_sqlite};
-use super::pgbench::{Ceiling, PgbenchRun, run_scripts};
-use super::postgres::Cluster;
-use super::service::Service;
-use super::{BenchError, BenchOptions, Part, save};
-use crate::client::Connection;
-use crate::stats::{Latencies, LatencySummary};
-use crate::workload::Workload;
-
-/// Connection counts of the read, update and create targets.
-pub const TARGET_CONNECTIONS: [u64; 2] = [64, 256];
-
-/// Rounds of each point of the read, update and create targets.
-pub const TARGET_ROUNDS: usize = 3;
-
-/// Where the SQLite half of the `creates` part goes.
-pub const CREATES_SQLITE_FILE: &str = "creates-sqlite.json";
-
-/// `reads`: `GET /api/todo/{id}` at 64 and 256 connections, beside pgbench
-/// running the service's primary-key select.
-pub(super) async fn run_reads(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
-    let grid = Grid {
-        workloads: &[Workload::Read],
-        connections: &TARGET_CONNECTIONS,
-        file: Part::Reads.file_name(),
-        rounds: TARGET_ROUNDS,
-    };
-    compare_postgres(cluster, options, &grid).await.map(drop)
-}
-
-/// `updates`: `PATCH /api/todo/{id}` at 64 and 256 connections, beside
-/// pgbench running the service's single-row update.
-pub(super) async fn run_updates(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
-    let grid = Grid {
-        workloads: &[Workload::Update],
-        connections: &TARGET_CONNECTIONS,
-        file: Part::Updates.file_name(),
-        rounds: TARGET_ROUNDS,
-    };
-    compare_postgres(cluster, options, &grid).await.map(drop)
-}
-
-/// `creates`: single-todo `POST /api/todo` at 64 and 256 connections,
-/// beside pgbench's single-row INSERT transactions (with each 2xx checked
-/// to be a durable commit), then the same on SQLite beside the bare
-/// one-transaction-per-row rusqlite loop.
-pub(super) async fn run_creates(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
-    let grid = Grid {
-        workloads: &[Workload::Create],
-        connections: &TARGET_CONNECTIONS,
-        file: Part::Creates.file_name(),
-        rounds: TARGET_ROUNDS,
-    };
-    compare_postgres(cluster, options, &grid).await?;
-    let grid = Grid {
-        file: CREATES_SQLITE_FILE,
-        ..grid
-    };
-    compare_sqlite(options, &grid).await.map(drop)
-}
+use crate::cluster::Cluster;
+use crate::error::BenchError;
+use crate::measure::BenchOptions;
+use crate::pgbench::{PgbenchRun, run_scripts};
+use crate::results::{Ceiling, Part, save};
+use crate::service::Service;
 
 /// Items in each request of the bulk target.
 pub const BULK_ITEMS: usize = 1000;
@@ -106,16 +49,13 @@ fn bulk_reference_script() -> String {
         "insert into todos (title, title_search, description, priority, due_date, completed) \
          select 'bulk todo ' || g, 'bulk todo ' || g, null, 1 + g % 5, null, false \
          from generate_series(1, {BULK_ITEMS}) g returning {};\n",
-        todo_listing_sql::TODO_COLUMNS
+        TODO_COLUMNS
     )
 }
 
 /// `bulk-rows`: `POST /api/todo/bulk` with 1,000 items a request from 2, 4
 /// and 8 concurrent clients, rows/s, each beside pgbench's 1,000-row insert.
-pub(super) async fn run_bulk_rows(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
+pub async fn run_bulk_rows(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (name, url) = cluster.fresh_database().await?;
     let log = options.out.join("service-bulk-rows.log");
     let service = Service::start(&[("DATABASE_URL", url)], &log).await?;
@@ -167,7 +107,7 @@ async fn bulk_load(
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let target = service.target.clone();
+        let url = service.url.clone();
         tasks.push(tokio::spawn(async move {
             let todos: Vec<Value> = (0..BULK_ITEMS)
                 .map(|n| json!({ "title": format!("bulk {client} {n}"), "priority": 1 + n % 5 }))
@@ -175,7 +115,7 @@ async fn bulk_load(
             let body = Value::Array(todos);
             let mut latencies = Latencies::default();
             let (mut requests, mut failed) = (0u64, 0u64);
-            let Ok(mut connection) = Connection::open(&target).await else {
+            let Ok(mut connection) = Connection::open(&url).await else {
                 return (1, 1, latencies);
             };
             while Instant::now() < deadline {
@@ -189,7 +129,7 @@ async fn bulk_load(
                     Ok(_) => failed += 1,
                     Err(_) => {
                         failed += 1;
-                        match Connection::open(&target).await {
+                        match Connection::open(&url).await {
                             Ok(fresh) => connection = fresh,
                             Err(_) => break,
                         }

@@ -5,15 +5,48 @@
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use todo_load::client::Connection;
+use todo_load::sustained::{RunReport, run_load};
+use todo_load::workload::{IdRange, Workload};
 
-use super::parts::{closed_loop, seed};
-use super::postgres::{Cluster, connect};
-use super::service::Service;
-use super::{BenchError, BenchOptions, BulkPoint, IndexPoint, Part, PoolPoint, save};
-use crate::client::Connection;
-use crate::sustained::run_load;
-use crate::workload::{IdRange, Workload};
+use crate::cluster::{Cluster, connect};
+use crate::error::BenchError;
+use crate::generated_rows::{drop_indexes, fill_table};
+use crate::measure::{BenchOptions, closed_loop, seed};
+use crate::results::{Part, save};
+use crate::service::Service;
+
+/// One pool size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolPoint {
+    pub pool_size: u32,
+    pub label: String,
+    pub report: RunReport,
+}
+
+/// One filtered listing, with or without the indexes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexPoint {
+    pub rows: u64,
+    pub query: String,
+    pub indexes: bool,
+    pub report: RunReport,
+}
+
+/// One way of creating the same number of todos.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkPoint {
+    pub backend: String,
+    pub method: String,
+    pub todos: u64,
+    pub requests: u64,
+    pub connections: u64,
+    pub seconds: f64,
+    pub todos_per_second: f64,
+    pub failed_requests: u64,
+}
 
 /// Pool sizes tried: the old service's two settings (SQLAlchemy
 /// `pool_size + max_overflow`: 5+10 and 20+30 connections at most) and a
@@ -31,7 +64,8 @@ const POOL_SIZES: [(u32, &str); 7] = [
 /// Connections of the pool experiment: many more clients than connections.
 const POOL_CLIENTS: u64 = 64;
 
-pub(super) async fn run_pool(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+/// `pool`: the mixed workload at 64 connections for each pool size.
+pub async fn run_pool(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (_, url) = cluster.fresh_database().await?;
     let mut points = Vec::new();
     let mut ids: Option<IdRange> = None;
@@ -48,7 +82,7 @@ pub(super) async fn run_pool(cluster: &Cluster, options: &BenchOptions) -> Resul
         };
         ids = Some(range);
         let config = closed_loop(&service, Workload::Mixed, POOL_CLIENTS, range, options);
-        let report = run_load(&service.target, &config).await;
+        let report = run_load(&service.url, &config).await;
         eprintln!("  pool {pool_size}: {:.0}/s", report.throughput);
         service.stop().await?;
         points.push(PoolPoint {
@@ -72,10 +106,9 @@ pub const INDEX_QUERIES: [&str; 4] = [
 /// Clients of the index experiment.
 const INDEX_CLIENTS: u64 = 16;
 
-pub(super) async fn run_indexes(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
+/// `indexes`: the filtered listings on `index_rows` generated rows, with
+/// the migration's indexes and then without them.
+pub async fn run_indexes(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (_, url) = cluster.fresh_database().await?;
     let admin = connect(&url).await?;
     eprintln!("  seeding {} rows…", options.index_rows);
@@ -93,7 +126,7 @@ pub(super) async fn run_indexes(
         for query in INDEX_QUERIES {
             let mut config = closed_loop(&service, Workload::List, INDEX_CLIENTS, ids, options);
             config.list_path = query.to_owned();
-            let report = run_load(&service.target, &config).await;
+            let report = run_load(&service.url, &config).await;
             eprintln!(
                 "  {query} indexes={indexes}: {:.0}/s, p99 {:.1} ms",
                 report.throughput, report.latency.p99_ms
@@ -110,68 +143,11 @@ pub(super) async fn run_indexes(
     service.stop().await
 }
 
-/// Inserts `rows` generated todos straight into PostgreSQL (10% open,
-/// priorities 1–5, 25% without a due date, 0.1% titled "Urgent …"), with
-/// the migration's indexes built afterwards and `vacuum analyze`; returns
-/// the secondary indexes' names and definitions.
-pub(super) async fn fill_table(
-    admin: &tokio_postgres::Client,
-    rows: u64,
-) -> Result<Vec<(String, String)>, BenchError> {
-    // Drop the indexes for the load, build them again after: much faster
-    // than maintaining them row by row.
-    let definitions: Vec<(String, String)> = admin
-        .query(
-            "select indexname, indexdef from pg_indexes
-             where tablename = 'todos' and indexname <> 'todos_pkey'",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    drop_indexes(admin, &definitions).await?;
-    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-    admin
-        .execute(
-            "insert into todos (title, title_search, description, priority, due_date,
-                                completed, created_at, updated_at)
-             select t, lower(t), null, 1 + g % 5,
-                    case when g % 4 = 0 then null
-                         else timestamptz '2025-01-01' + (g % 730) * interval '1 day' end,
-                    g % 10 <> 0,
-                    timestamptz '2020-01-01' + g * interval '1 second',
-                    timestamptz '2020-01-01' + g * interval '1 second'
-             from generate_series(1, $1::bigint) g,
-                  lateral (select case when g % 1000 = 0 then 'Urgent todo ' else 'Todo ' end
-                                  || g as t) title",
-            &[&rows],
-        )
-        .await?;
-    for (_, definition) in &definitions {
-        admin.batch_execute(definition).await?;
-    }
-    admin.batch_execute("vacuum analyze todos").await?;
-    Ok(definitions)
-}
-
-async fn drop_indexes(
-    admin: &tokio_postgres::Client,
-    definitions: &[(String, String)],
-) -> Result<(), BenchError> {
-    for (name, _) in definitions {
-        // Names come from pg_indexes, not from input.
-        admin
-            .batch_execute(&format!("drop index if exists \"{name}\""))
-            .await?;
-    }
-    Ok(())
-}
-
 /// Todos each way of the bulk experiment creates.
 const BULK_TODOS: u64 = 10_000;
 
-pub(super) async fn run_bulk(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
+/// `bulk`: 10,000 creates one by one and in batches, on each backend.
+pub async fn run_bulk(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let mut points = Vec::new();
     let dir = tempfile::tempdir().map_err(BenchError::Io)?;
     let (_, pg_url) = cluster.fresh_database().await?;
@@ -216,10 +192,10 @@ async fn create_many(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..connections {
-        let target = service.target.clone();
+        let url = service.url.clone();
         tasks.push(tokio::spawn(async move {
             let mut failed = 0u64;
-            let Ok(mut connection) = Connection::open(&target).await else {
+            let Ok(mut connection) = Connection::open(&url).await else {
                 return per_connection;
             };
             for request in 0..per_connection {
@@ -260,10 +236,9 @@ async fn create_many(
     })
 }
 
-pub(super) async fn run_sustained(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
+/// `sustained`: the mixed workload from `sustained_clients` clients for
+/// twice the duration of a point.
+pub async fn run_sustained(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (_, url) = cluster.fresh_database().await?;
     let log = options.out.join("service-sustained.log");
     let service = Service::start(&[("DATABASE_URL", url)], &log).await?;
@@ -276,7 +251,7 @@ pub(super) async fn run_sustained(
         options,
     );
     config.duration = options.duration * 2;
-    let report = run_load(&service.target, &config).await;
+    let report = run_load(&service.url, &config).await;
     eprintln!(
         "  {} clients: {:.0}/s, {:.3}% ok",
         options.sustained_clients, report.throughput, report.success_percent

@@ -1,110 +1,21 @@
-//! `distant` (the database 50 ms away each way, behind the delay proxy) and
-//! `concurrency` (10,000 clients at once, and the service's memory with
-//! 10,000 idle keep-alive connections).
+//! `concurrency`: the service's memory with 10,000 idle keep-alive
+//! connections, then 10,000 clients at once (the scenario table's Scale
+//! Test).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use todo_load::client::Connection;
+use todo_load::scenarios::{self, ScenarioResult};
+use todo_load::workload::IdRange;
 use tokio::sync::Semaphore;
 
-use super::parts::{closed_loop, seed};
-use super::pgbench::{Ceiling, PgbenchRun, op_scripts, run_scripts};
-use super::postgres::Cluster;
-use super::proxy::DelayProxy;
-use super::service::Service;
-use super::{BenchError, BenchOptions, Part, save};
-use crate::client::Connection;
-use crate::scenarios::{self, ScenarioResult};
-use crate::sustained::{RunReport, run_load};
-use crate::workload::{IdRange, Workload};
-
-/// The proxy's delay, each way.
-pub const DISTANT_DELAY: Duration = Duration::from_millis(50);
-
-/// Clients of the distant create run.
-pub const DISTANT_CLIENTS: u64 = 500;
-
-/// Added to pgbench's `-T` through the proxy, for its connections.
-const PGBENCH_CONNECT_ALLOWANCE: Duration = Duration::from_secs(5);
-
-/// The distant database's figures.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DistantPart {
-    pub delay_ms_each_way: u64,
-    pub scenarios: Vec<ScenarioResult>,
-    /// `POST /api/todo` from 500 clients, closed loop.
-    pub creates: Option<RunReport>,
-    /// pgbench's single-row INSERT at 500 clients through the same proxy.
-    pub reference: Option<Ceiling>,
-}
-
-pub(super) async fn run_distant(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
-    let (name, url) = cluster.fresh_database().await?;
-    let upstream = SocketAddr::from(([127, 0, 0, 1], cluster.port()));
-    let proxy = DelayProxy::start(upstream, DISTANT_DELAY)
-        .await
-        .map_err(BenchError::Io)?;
-    let proxied = url.replacen(
-        &format!("127.0.0.1:{}/", cluster.port()),
-        &format!("127.0.0.1:{}/", proxy.port()),
-        1,
-    );
-    let log = options.out.join("service-distant.log");
-    let service = Service::start(&[("DATABASE_URL", proxied)], &log).await?;
-    let mut part = DistantPart {
-        delay_ms_each_way: DISTANT_DELAY.as_millis() as u64,
-        scenarios: Vec::new(),
-        creates: None,
-        reference: None,
-    };
-    let tag = scenarios::run_tag();
-    for (index, scenario) in scenarios::standard().iter().enumerate() {
-        eprintln!(
-            "  distant: {} ({} clients)",
-            scenario.name, scenario.clients
-        );
-        let outcome =
-            scenarios::run_scenario(&service.target, scenario, &format!("{tag}d{index}")).await?;
-        part.scenarios.push(outcome);
-        save(&options.out, Part::Distant.file_name(), &part)?;
-    }
-    let ids = IdRange { min: 1, max: 1 };
-    let config = closed_loop(&service, Workload::Create, DISTANT_CLIENTS, ids, options);
-    let creates = run_load(&service.target, &config).await;
-    eprintln!(
-        "  distant: creates × {DISTANT_CLIENTS}: {:.0}/s",
-        creates.throughput
-    );
-    part.creates = Some(creates);
-    save(&options.out, Part::Distant.file_name(), &part)?;
-    service.stop().await?;
-    // Each pgbench thread opens its clients one after another, round trips
-    // through the proxy each, inside `-T`: many threads, and time for it
-    // (pgbench's tps leaves the connection time out).
-    let (scripts, defines) = op_scripts(Workload::Create, &[], ids)?;
-    let run = PgbenchRun {
-        port: proxy.port(),
-        database: &name,
-        clients: DISTANT_CLIENTS,
-        threads: 50,
-        duration: options.duration + PGBENCH_CONNECT_ALLOWANCE,
-        dir: &options.out,
-    };
-    let reference = run_scripts(&run, &scripts, &defines).await?;
-    eprintln!(
-        "  distant: pgbench INSERT × {DISTANT_CLIENTS}: {:.0}/s",
-        reference.throughput
-    );
-    part.reference = Some(reference);
-    save(&options.out, Part::Distant.file_name(), &part)?;
-    drop(proxy);
-    Ok(())
-}
+use crate::cluster::Cluster;
+use crate::error::BenchError;
+use crate::measure::{BenchOptions, seed};
+use crate::results::{Part, save};
+use crate::service::Service;
 
 /// Connections held idle while the service's memory is read.
 pub const IDLE_CONNECTIONS: u64 = 10_000;
@@ -139,10 +50,9 @@ pub struct ConcurrencyPart {
     pub scale: Option<ScenarioResult>,
 }
 
-pub(super) async fn run_concurrency(
-    cluster: &Cluster,
-    options: &BenchOptions,
-) -> Result<(), BenchError> {
+/// `concurrency`: the service's memory with `IDLE_CONNECTIONS` idle
+/// keep-alive connections, then the Scale Test of as many clients.
+pub async fn run_concurrency(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (_, url) = cluster.fresh_database().await?;
     let log = options.out.join("service-concurrency.log");
     let service = Service::start(&[("DATABASE_URL", url)], &log).await?;
@@ -170,7 +80,7 @@ pub(super) async fn run_concurrency(
     {
         eprintln!("  {} ({} clients)", scenario.name, scenario.clients);
         let tag = format!("{}c", scenarios::run_tag());
-        part.scale = Some(scenarios::run_scenario(&service.target, &scenario, &tag).await?);
+        part.scale = Some(scenarios::run_scenario(&service.url, &scenario, &tag).await?);
         save(&options.out, Part::Concurrency.file_name(), &part)?;
     }
     service.stop().await
@@ -183,13 +93,13 @@ async fn idle_memory(service: &Service, ids: IdRange) -> IdleMemory {
     let gate = Arc::new(Semaphore::new(OPENING_AT_ONCE));
     let mut tasks = Vec::new();
     for index in 0..IDLE_CONNECTIONS {
-        let target = service.target.clone();
+        let url = service.url.clone();
         let gate = Arc::clone(&gate);
         let span = (ids.max - ids.min + 1).max(1) as u64;
         let id = ids.min + (index % span) as i64;
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok()?;
-            let mut connection = Connection::open(&target).await.ok()?;
+            let mut connection = Connection::open(&url).await.ok()?;
             let response = connection.get(&format!("/api/todo/{id}")).await.ok()?;
             (response.status == http::StatusCode::OK).then_some(connection)
         }));

@@ -20,6 +20,10 @@ use todo_load::workload::{LIST_PATH, Workload, ensure_todos};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Send load to a service on another machine too (without it, only a
+    /// loopback address is accepted, so a mistyped URL loads nobody else).
+    #[arg(long, global = true)]
+    allow_remote: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,7 +32,7 @@ enum Command {
     /// clients, each client on its own connection; checks the outcome
     /// through the API afterwards.
     Scenarios {
-        /// The service, e.g. http://127.0.0.1:8000 (loopback only).
+        /// The service, e.g. http://127.0.0.1:8000 (loopback unless --allow-remote).
         #[arg(long)]
         url: String,
         /// Run only the tests whose name contains this (repeatable).
@@ -43,7 +47,7 @@ enum Command {
     },
     /// Sustained load of one workload, with latency histograms.
     Run {
-        /// The service, e.g. http://127.0.0.1:8000 (loopback only).
+        /// The service, e.g. http://127.0.0.1:8000 (loopback unless --allow-remote).
         #[arg(long)]
         url: String,
         #[arg(long, value_enum)]
@@ -89,7 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_clients,
             json,
         } => {
-            let service = ServiceUrl::parse(&url)?;
+            let service = ServiceUrl::parse_reaching(&url, cli.allow_remote)?;
             let chosen: Vec<_> = scenarios::standard()
                 .into_iter()
                 .filter(|s| only.is_empty() || only.iter().any(|name| s.name.contains(name)))
@@ -124,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 list_path.starts_with("/api/todo"),
                 "--list-path must be a path of the listing, /api/todo?…"
             );
-            let service = ServiceUrl::parse(&url)?;
+            let service = ServiceUrl::parse_reaching(&url, cli.allow_remote)?;
             anyhow::ensure!(duration > 0.0, "--duration must be positive");
             anyhow::ensure!(rate.is_none_or(|r| r > 0.0), "--rate must be positive");
             let mut connection = Connection::open(&service).await?;

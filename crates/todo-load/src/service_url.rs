@@ -1,6 +1,7 @@
 //! The service under load: an `http://` URL resolved to one socket address.
-//! Load is only ever sent to this machine, so the address must be a
-//! loopback one.
+//! Load goes to this machine unless the user says otherwise
+//! (`--allow-remote`), so a mistyped URL cannot load someone else's
+//! service.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -13,7 +14,7 @@ pub enum ServiceUrlError {
     Resolve(String, std::io::Error),
     #[error("{0} resolves to no address")]
     NoAddress(String),
-    #[error("{0} is not a loopback address: todo-load only sends load to this machine")]
+    #[error("{0} is not a loopback address: pass --allow-remote to send load to another machine")]
     NotLoopback(SocketAddr),
 }
 
@@ -25,8 +26,15 @@ pub struct ServiceUrl {
 }
 
 impl ServiceUrl {
-    /// Parses `http://HOST[:PORT][/]`; the port defaults to 80.
+    /// Parses `http://HOST[:PORT][/]` naming this machine; the port
+    /// defaults to 80.
     pub fn parse(url: &str) -> Result<ServiceUrl, ServiceUrlError> {
+        ServiceUrl::parse_reaching(url, false)
+    }
+
+    /// [`parse`](ServiceUrl::parse), and with `remote` any other machine
+    /// too.
+    pub fn parse_reaching(url: &str, remote: bool) -> Result<ServiceUrl, ServiceUrlError> {
         let rest = url
             .strip_prefix("http://")
             .ok_or_else(|| ServiceUrlError::Scheme(url.to_owned()))?;
@@ -44,7 +52,7 @@ impl ServiceUrl {
             .map_err(|error| ServiceUrlError::Resolve(authority.to_owned(), error))?
             .next()
             .ok_or_else(|| ServiceUrlError::NoAddress(authority.to_owned()))?;
-        if !addr.ip().is_loopback() {
+        if !remote && !addr.ip().is_loopback() {
             return Err(ServiceUrlError::NotLoopback(addr));
         }
         Ok(ServiceUrl {
@@ -102,5 +110,11 @@ mod tests {
             ServiceUrl::parse("http://192.0.2.1:80"),
             Err(ServiceUrlError::NotLoopback(_))
         ));
+    }
+
+    #[test]
+    fn a_remote_address_is_taken_when_allowed() {
+        let service = ServiceUrl::parse_reaching("http://192.0.2.1:8000", true).unwrap();
+        assert_eq!(service.addr, "192.0.2.1:8000".parse().unwrap());
     }
 }

@@ -1,11 +1,15 @@
 //! The service's settings: every one a command-line flag with an environment
 //! variable of the same meaning and the contract's default.
 
+mod users;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
+
+pub use users::{JwtKeySource, UserSettings, UserSettingsError};
 
 /// The todo-api service: the TODO REST API over PostgreSQL or embedded SQLite.
 #[derive(Debug, Parser)]
@@ -19,12 +23,25 @@ pub struct Cli {
 }
 
 /// What to do; serving is the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
     Serve,
     /// Apply pending schema migrations, then exit.
     Migrate,
+    /// Print an HS256 token for a user, signed with `JWT_SECRET` (for
+    /// self-hosting and tests).
+    Token {
+        /// The user: the token's `sub`.
+        #[arg(long)]
+        sub: String,
+        /// How long the token is valid: `30d`, `12h`, `15m`, `90s`.
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+    /// Exit 0 when the service on `HOST:PORT` is ready (`/ready` answers
+    /// 200), for container health checks.
+    Healthcheck,
 }
 
 /// Every setting of the service.
@@ -129,11 +146,6 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
     pub shutdown_grace_ms: u64,
 
-    /// Access tokens, comma-separated. When set, every `/api` route needs
-    /// `Authorization: Bearer <token>`; health and readiness stay open.
-    #[arg(long, env = "API_TOKENS", hide_env_values = true, value_parser = parse_secret)]
-    pub api_tokens: Option<SecretString>,
-
     /// How long idempotency keys are kept, in hours (API.md asks for at
     /// least 24).
     #[arg(long, env = "IDEMPOTENCY_TTL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..))]
@@ -161,6 +173,9 @@ pub struct Config {
     /// the default, allows no other origin (no CORS headers are sent).
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    #[command(flatten)]
+    pub users: UserSettings,
 }
 
 /// How log lines are written.
@@ -187,22 +202,6 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
-    }
-
-    /// The configured access tokens; empty when access is open.
-    pub fn tokens(&self) -> Vec<String> {
-        self.api_tokens
-            .as_ref()
-            .map(|tokens| {
-                tokens
-                    .expose_secret()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|token| !token.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// The statement timeout, `None` when switched off.
@@ -246,7 +245,12 @@ impl Config {
             max_uri_bytes = self.max_uri_bytes,
             shutdown_drain_ms = self.shutdown_drain_ms,
             shutdown_grace_ms = self.shutdown_grace_ms,
-            api_tokens = self.tokens().len(),
+            api_tokens = self.users.tokens().len(),
+            jwt = self.jwt_mode_for_logs(),
+            jwt_issuer = ?self.users.jwt_claims().0,
+            jwt_audience = ?self.users.jwt_claims().1,
+            rate_limit = ?self.users.rate_limit(),
+            trusted_proxies = ?self.users.trusted_proxies,
             idempotency_ttl_hours = self.idempotency_ttl_hours,
             "configuration"
         );
@@ -258,6 +262,17 @@ impl Config {
             .await?
             .next()
             .ok_or_else(|| std::io::Error::other(format!("{} resolves to no address", self.host)))
+    }
+
+    /// Where JWT keys come from, for logs: never the secret itself.
+    fn jwt_mode_for_logs(&self) -> String {
+        match self.users.jwt_key_source() {
+            Ok(None) => "off".to_owned(),
+            Ok(Some(JwtKeySource::Secret(_))) => "HS256 secret".to_owned(),
+            Ok(Some(JwtKeySource::PublicKeyFile(path))) => format!("public key {}", path.display()),
+            Ok(Some(JwtKeySource::JwksUrl(url))) => format!("JWKS {url}"),
+            Err(error) => error.to_string(),
+        }
     }
 
     /// The database URL with any password masked, for logs.

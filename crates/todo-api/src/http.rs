@@ -2,28 +2,32 @@
 //! layers every request passes through, the handlers of each resource, the
 //! state they share (`state.rs`) and the one error type they answer with.
 
-mod access;
 mod admission;
+pub mod auth;
 mod compression;
 mod conditional;
 mod docs;
 mod error;
 mod extract;
 mod health;
+mod me;
 mod metrics;
 mod observe;
 pub mod openapi;
+pub mod rate_limit;
 mod routes;
 pub mod state;
 mod todos;
 
 use std::any::Any;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::header::{
-    CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER,
+    AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
@@ -32,11 +36,13 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use access::{AccessTokens, Principal};
 pub use admission::{Admission, AdmissionLimits};
+pub use auth::{AccessTokens, Authenticator, Principal};
 pub use error::ApiError;
 pub use routes::openapi_document;
 
+use auth::{AuthError, AuthKind};
+use rate_limit::Verdict;
 use routes::{operation_routes, todo_routes};
 use state::AppState;
 
@@ -71,18 +77,53 @@ pub fn router(state: AppState) -> Router {
     router.with_state(state)
 }
 
-/// What every `/api` request passes before its handler: the token is
-/// checked (recording the caller for the handlers), then the request waits
-/// for a slot under admission control. One middleware rather than two, as
-/// each costs a request a clone of the routes behind it.
+/// What every `/api` request passes before its handler: its credentials
+/// are checked (recording the caller for the handlers and the access log),
+/// its user's rate limit counted, and then it waits for a slot under
+/// admission control. A request refused on the way is not processed. One
+/// middleware rather than three, as each costs a request a clone of the
+/// routes behind it.
 async fn guard_api(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    match state.tokens.principal(request.headers()) {
-        Some(principal) => {
-            request.extensions_mut().insert(principal);
-            state.admission.admit(request, next).await
+    let principal = match state
+        .auth
+        .authenticate(request.headers(), &*state.store)
+        .await
+    {
+        Ok(principal) => principal,
+        Err(AuthError::Store(error)) => return ApiError::from(error).into_response(),
+        Err(error) => {
+            // Why, for whoever runs the service; never the token itself.
+            tracing::debug!(reason = %error, "request refused: not authenticated");
+            let token_sent = !matches!(error, AuthError::Missing);
+            return ApiError::Unauthorized { token_sent }.into_response();
         }
-        None => ApiError::Unauthorized.into_response(),
+    };
+    let span = tracing::Span::current();
+    match (&principal.subject, principal.kind) {
+        (Some(subject), _) => span.record("user", &**subject),
+        (None, AuthKind::Token) => span.record("user", "token"),
+        (None, _) => &span,
+    };
+    let verdict = state.rate_limits.as_ref().map(|limits| {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        limits.check(&principal, peer, request.headers())
+    });
+    if let Some(Verdict::Denied { retry_after }) = verdict {
+        let mut response = ApiError::TooManyRequests { retry_after }.into_response();
+        if let (Some(limits), Some(verdict)) = (&state.rate_limits, &verdict) {
+            limits.add_headers(verdict, response.headers_mut());
+        }
+        return response;
     }
+    request.extensions_mut().insert(principal);
+    let mut response = state.admission.admit(request, next).await;
+    if let (Some(limits), Some(verdict)) = (&state.rate_limits, &verdict) {
+        limits.add_headers(verdict, response.headers_mut());
+    }
+    response
 }
 
 /// The CORS policy for `origins`, `None` when no other origin is allowed.
@@ -116,6 +157,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
                 Method::DELETE,
             ])
             .allow_headers([
+                AUTHORIZATION,
                 CONTENT_TYPE,
                 IF_MATCH,
                 IF_NONE_MATCH,
@@ -127,7 +169,10 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
                 LOCATION,
                 LINK,
                 RETRY_AFTER,
+                WWW_AUTHENTICATE,
                 HeaderName::from_static("idempotent-replayed"),
+                HeaderName::from_static("ratelimit"),
+                HeaderName::from_static("ratelimit-policy"),
                 request_id,
             ])
             .max_age(CORS_MAX_AGE),

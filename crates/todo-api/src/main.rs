@@ -1,13 +1,14 @@
 //! The `todo-api` binary: reads the configuration, opens the store, serves
 //! until SIGTERM or Ctrl-C, then drains and exits 0.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use todo_api::config::{Cli, Command};
 use todo_api::server::{self, ServerLimits};
-use todo_api::{App, build_app, maintenance, storage, telemetry};
+use todo_api::{App, build_app, commands, maintenance, storage, telemetry};
 
 /// Each request allocates and frees many small buffers, often on two
 /// worker threads; jemalloc's per-thread caches make that markedly cheaper
@@ -18,9 +19,27 @@ use todo_api::{App, build_app, maintenance, storage, telemetry};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let config = cli.config;
+    // These print their answer and nothing else.
+    match cli.command {
+        Some(Command::Token { sub, ttl }) => {
+            println!("{}", commands::token(&config, &sub, ttl)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Healthcheck) => {
+            return Ok(match commands::healthcheck(&config).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(error) => {
+                    eprintln!("todo-api healthcheck: {error:#}");
+                    ExitCode::FAILURE
+                }
+            });
+        }
+        _ => {}
+    }
     // Held to the end of `main`, so every log line is written before exit.
     let _log_writer = telemetry::init(config.log_format);
     raise_open_file_limit();
@@ -30,9 +49,10 @@ async fn main() -> anyhow::Result<()> {
         let store = storage::migrate_store(&config).await?;
         store.close().await;
         tracing::info!("migrations applied");
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let store = storage::open_store(&config).await?;
+    let App { router, state } = build_app(store.clone(), &config).await?;
     let addr = config.listen_addr().await.context("cannot resolve HOST")?;
     let listener = server::bind(addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -41,10 +61,10 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("listening on http://{local}");
     tracing::info!("interactive API documentation on http://{local}/docs");
 
-    let App { router, state } = build_app(store.clone(), &config);
     let ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
     let purge = maintenance::spawn_key_purge(store.clone(), ttl);
     let metrics_fold = maintenance::spawn_metrics_fold(state.metrics.clone());
+    let rate_limit_upkeep = maintenance::spawn_rate_limit_upkeep(state.clone());
     let lifecycle = state.lifecycle.clone();
     let drain = Duration::from_millis(config.shutdown_drain_ms);
     let shutdown = async move {
@@ -67,9 +87,10 @@ async fn main() -> anyhow::Result<()> {
     server::serve(listener, router, limits, shutdown).await;
     purge.abort();
     metrics_fold.abort();
+    rate_limit_upkeep.abort();
     store.close().await;
     tracing::info!("stopped");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Thousands of concurrent clients need as many file descriptors; the

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use todo_core::TodoStore;
 
+use crate::http::state::AppState;
 use crate::metrics::Metrics;
 
 /// How often expired keys are looked for.
@@ -49,6 +50,24 @@ pub fn spawn_metrics_fold(metrics: Metrics) -> tokio::task::JoinHandle<()> {
         loop {
             ticks.tick().await;
             metrics.fold_samples();
+        }
+    })
+}
+
+/// How often the rate limiter forgets clients whose quota is whole again.
+pub const RATE_LIMIT_UPKEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Keeps the rate limiter's memory to the clients seen lately, every
+/// [`RATE_LIMIT_UPKEEP_INTERVAL`], until the returned task is aborted.
+pub fn spawn_rate_limit_upkeep(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(RATE_LIMIT_UPKEEP_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Some(limits) = &state.rate_limits {
+                limits.forget_idle();
+            }
         }
     })
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1::Builder;
@@ -58,13 +59,17 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     // Small JSON answers should leave at once, not wait for
                     // Nagle's algorithm.
                     let _ = stream.set_nodelay(true);
-                    let service = app
-                        .clone()
-                        .map_request(|request: Request<Incoming>| request.map(Body::new));
+                    // The client's address goes with each request, for the
+                    // rate limits of the anonymous user.
+                    let service = app.clone().map_request(move |request: Request<Incoming>| {
+                        let mut request = request.map(Body::new);
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        request
+                    });
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
                         let connection = connection_builder(limits)

@@ -10,11 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, named_params, params_from_iter};
-use todo_core::ListQuery;
+use todo_core::{ListQuery, Owner};
 use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
 use todo_load::stats::Latencies;
 use todo_load::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
 use todo_store_sqlite::statements::{GET, INSERT, UPDATE, VERSION};
+
+/// The owner the service serves in open mode, whose todos the loop works on.
+const OWNER: i64 = Owner::ANONYMOUS.id();
 
 use crate::error::BenchError;
 use crate::results::Ceiling;
@@ -57,6 +60,7 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
                     ":title": "load test todo", ":title_search": "load test todo",
                     ":description": "created by todo-load", ":priority": priority,
                     ":due_date": DUE_MICROS, ":completed": false, ":now": now_micros(),
+                    ":owner": OWNER,
                 },
                 read_row,
             )?;
@@ -67,13 +71,15 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let _: i64 = transaction
                 .prepare_cached(VERSION)?
-                .query_row(named_params! { ":id": id }, |row| row.get(0))?;
+                .query_row(named_params! { ":id": id, ":owner": OWNER }, |row| {
+                    row.get(0)
+                })?;
             transaction.prepare_cached(&UPDATE)?.query_row(
                 named_params! {
                     ":id": id, ":title": None::<String>, ":title_search": None::<String>,
                     ":set_description": false, ":description": None::<String>,
                     ":priority": priority, ":set_due_date": false, ":due_date": None::<i64>,
-                    ":completed": None::<bool>, ":now": now_micros(),
+                    ":completed": None::<bool>, ":now": now_micros(), ":owner": OWNER,
                 },
                 read_row,
             )?;
@@ -81,7 +87,7 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
         }
         Op::Read => connection
             .prepare_cached(&GET)?
-            .query_row(named_params! { ":id": id }, read_row)
+            .query_row(named_params! { ":id": id, ":owner": OWNER }, read_row)
             .map(|_| ()),
         Op::List => {
             let statement = list_query();
@@ -109,8 +115,9 @@ fn list_query() -> Statement {
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let query = ListQuery::from_params(&pairs).unwrap_or_else(|_| ListQuery::default());
-    list_statement(&query, Dialect::Sqlite)
+    let query =
+        ListQuery::from_params(&pairs, Owner::ANONYMOUS).unwrap_or_else(|_| ListQuery::default());
+    list_statement(Owner::ANONYMOUS, &query, Dialect::Sqlite)
 }
 
 /// Runs the bare loop for `workload` on `path`: writes on one thread,

@@ -6,6 +6,7 @@ mod groups;
 mod idempotency;
 mod input;
 mod listing;
+mod owner;
 mod panic;
 mod store;
 mod todo;
@@ -26,6 +27,7 @@ pub use listing::{
     DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page, Position, Sort, SortField, SortValue, TodoFilter,
     delete_filter_from_params,
 };
+pub use owner::{MAX_SUBJECT_BYTES, Owner, valid_subject};
 pub use panic::panic_message;
 pub use store::{Expected, PoolStatus, StoreError, TodoStore};
 pub use todo::{

@@ -12,6 +12,7 @@ use cursor::{decode_cursor, encode_cursor};
 pub use page::Page;
 
 use crate::input::{priority_in_range, timestamp_fault};
+use crate::owner::Owner;
 use crate::todo::{Priority, Timestamp, Todo, format_timestamp, parse_timestamp, search_key};
 use crate::validation::{FieldError, Loc, ValidationErrors};
 
@@ -62,9 +63,15 @@ impl TodoFilter {
         params
     }
 
-    /// A checksum of the filters, so a cursor cannot be used with others.
-    pub(crate) fn fingerprint(&self) -> u32 {
+    /// A checksum of the filters and of whose listing it is, so a cursor
+    /// cannot be used with other filters or by another user. The anonymous
+    /// user's is the filters' alone, as before there were users.
+    pub(crate) fn fingerprint(&self, owner: Owner) -> u32 {
         let mut hasher = crc32fast::Hasher::new();
+        if !owner.is_anonymous() {
+            hasher.update(b"owner\0");
+            hasher.update(&owner.id().to_be_bytes());
+        }
         for (name, value) in self.to_params() {
             hasher.update(name.as_bytes());
             hasher.update(&[0]);
@@ -201,9 +208,12 @@ impl Default for ListQuery {
 }
 
 impl ListQuery {
-    /// Reads the query string of `GET /api/todo`; unknown parameters are
-    /// ignored, as FastAPI does.
-    pub fn from_params(pairs: &[(String, String)]) -> Result<ListQuery, ValidationErrors> {
+    /// Reads the query string of `GET /api/todo` by `owner` (whose cursors
+    /// alone it accepts); unknown parameters are ignored, as FastAPI does.
+    pub fn from_params(
+        pairs: &[(String, String)],
+        owner: Owner,
+    ) -> Result<ListQuery, ValidationErrors> {
         let params = last_values(pairs);
         let mut errors = ValidationErrors::default();
         let filter = read_filter(&params, &mut errors);
@@ -236,12 +246,12 @@ impl ListQuery {
                     .with_input(*text),
                 );
             } else if errors.is_empty() {
-                after = Some(decode_cursor(text, &filter, sort).ok_or_else(|| {
+                after = Some(decode_cursor(text, &filter, sort, owner).ok_or_else(|| {
                     ValidationErrors::from(
                         FieldError::new(
                             Loc::query("cursor"),
                             "value_error",
-                            "Value error, invalid cursor, or one made for another sort or other filters",
+                            "Value error, invalid cursor, or one made for another sort, other filters or another user",
                         )
                         .with_input(*text),
                     )
@@ -258,13 +268,20 @@ impl ListQuery {
         })
     }
 
-    /// The query parameters of the page that starts after `position`
+    /// The query parameters of `owner`'s page that starts after `position`
     /// (a [`Page::next`]): the same filters, sort and limit, and a cursor.
-    pub fn next_page_params(&self, position: &Position) -> Vec<(&'static str, String)> {
+    pub fn next_page_params(
+        &self,
+        owner: Owner,
+        position: &Position,
+    ) -> Vec<(&'static str, String)> {
         let mut params = self.filter.to_params();
         params.push(("sort", self.sort.to_param()));
         params.push(("limit", self.limit.to_string()));
-        params.push(("cursor", encode_cursor(&self.filter, self.sort, position)));
+        params.push((
+            "cursor",
+            encode_cursor(&self.filter, self.sort, owner, position),
+        ));
         params
     }
 }

@@ -8,6 +8,7 @@ use crate::groups::GroupObserver;
 use crate::idempotency::{Creation, IdempotencyKey, KeyedOutcome};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::listing::{ListQuery, Page, TodoFilter};
+use crate::owner::Owner;
 use crate::todo::Timestamp;
 use crate::todo::Todo;
 
@@ -73,21 +74,32 @@ pub struct PoolStatus {
 
 /// A todo store. Every method is one transaction: it applies whole or not
 /// at all, and a success means the change is committed and durable.
+///
+/// Every operation on todos acts for one [`Owner`] and sees only that
+/// owner's todos: another owner's todo is `NotFound`, exactly as a missing
+/// one. Ids are unique across owners.
 #[async_trait]
 pub trait TodoStore: Send + Sync + 'static {
-    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError>;
+    /// The owner whose subject (a JWT's `sub`) is `subject`, made on first
+    /// sight. The same subject is always the same owner, on every instance.
+    async fn owner_of(&self, subject: &str) -> Result<Owner, StoreError>;
+
+    async fn create(&self, owner: Owner, todo: NewTodo) -> Result<Todo, StoreError>;
 
     /// Creates all, in input order with increasing ids, or none.
-    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError>;
+    async fn create_many(&self, owner: Owner, todos: Vec<NewTodo>)
+    -> Result<Vec<Todo>, StoreError>;
 
     /// Creates under an idempotency key, in one transaction with the key
     /// and the stored response: the first request with the key creates, a
     /// later one with the same fingerprint is replayed, one with another
     /// fingerprint is `IdempotencyKeyReused`, and one racing a request still
     /// in flight is `IdempotencyKeyInFlight`. Exactly one creation happens
-    /// however many copies race, on any number of service instances.
+    /// however many copies race, on any number of service instances. Keys
+    /// are the owner's: the same key of two owners is two keys.
     async fn create_keyed(
         &self,
+        owner: Owner,
         key: &IdempotencyKey,
         creation: Creation,
     ) -> Result<KeyedOutcome, StoreError>;
@@ -96,16 +108,17 @@ pub trait TodoStore: Send + Sync + 'static {
     /// batches so requests are not stalled; returns how many.
     async fn purge_idempotency_keys(&self, cutoff: Timestamp) -> Result<u64, StoreError>;
 
-    async fn get(&self, id: i64) -> Result<Todo, StoreError>;
+    async fn get(&self, owner: Owner, id: i64) -> Result<Todo, StoreError>;
 
     /// The page `query` asks for ([`Page::from_rows`] builds it from the
     /// [`ListQuery::rows_to_fetch`] rows a statement fetches).
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+    async fn list(&self, owner: Owner, query: &ListQuery) -> Result<Page, StoreError>;
 
     /// Applies `patch` if the todo exists and its version is `expected`;
     /// the check and the write are one atomic step.
     async fn update(
         &self,
+        owner: Owner,
         id: i64,
         patch: TodoPatch,
         expected: Option<&Expected>,
@@ -113,13 +126,22 @@ pub trait TodoStore: Send + Sync + 'static {
 
     /// Applies every patch, or none when any id is missing
     /// (`NotFound` names the first missing one in input order).
-    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError>;
+    async fn update_many(
+        &self,
+        owner: Owner,
+        patches: Vec<IdentifiedPatch>,
+    ) -> Result<Vec<Todo>, StoreError>;
 
     /// Deletes the todo if it exists and its version is `expected`.
-    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError>;
+    async fn delete(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Option<&Expected>,
+    ) -> Result<(), StoreError>;
 
     /// Deletes every todo the filter matches; returns how many.
-    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError>;
+    async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError>;
 
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

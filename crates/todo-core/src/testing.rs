@@ -2,11 +2,14 @@
 //! relies on (API.md, "The resource", "Listing", "Optimistic concurrency"),
 //! checked by the same code against every [`TodoStore`] implementation.
 //!
-//! Each check is a plain `async fn` taking a fresh, empty store and
-//! panicking on the first violation; [`conformance_suite!`](crate::conformance_suite)
-//! turns them into one test per check in a store crate. Listing checks
-//! compare the store with an independent in-memory model computed from the
-//! todos the test created.
+//! Each check is a plain `async fn` taking a fresh store as one user sees
+//! it ([`UserStore`]) and panicking on the first violation;
+//! [`conformance_suite!`](crate::conformance_suite) turns them into one test
+//! per check in a store crate. Every check runs beside other users' todos
+//! ([`OthersTodos`]), which must come out of it unseen and unchanged; the
+//! checks of `users.rs` set users against each other directly. Listing
+//! checks compare the store with an independent in-memory model computed
+//! from the todos the test created.
 
 // This module is compiled under the `testing` feature, not `cfg(test)`, so
 // clippy's test allowances do not apply; it is test code all the same, where
@@ -23,10 +26,14 @@ mod memory;
 mod model;
 mod paging;
 mod seed;
+mod user_store;
+mod users;
 
 use std::sync::Arc;
 
 use crate::store::TodoStore;
+
+pub use user_store::{OthersTodos, UserStore};
 
 pub use changing::{
     delete_of_a_missing_todo_is_not_found_whatever_is_expected, delete_removes_the_todo,
@@ -69,6 +76,13 @@ pub use listing::{
 pub use paging::{
     keyset_pages_visit_every_match_once_in_order_for_every_sort,
     keyset_walk_during_concurrent_inserts_and_deletes_visits_survivors_once,
+};
+pub use users::{
+    a_subject_is_one_owner_everywhere_and_never_the_anonymous_one,
+    another_users_todo_is_missing_to_every_operation,
+    concurrent_requests_of_many_users_each_get_only_their_own,
+    the_same_idempotency_key_of_two_users_is_two_keys,
+    users_doing_random_work_each_see_exactly_their_own_model,
 };
 
 /// What a store factory may produce: a shared store or a concrete one.
@@ -151,6 +165,13 @@ macro_rules! conformance_suite {
             racing_copies_of_a_keyed_bulk_create_create_once,
             purging_removes_keys_older_than_the_cutoff_only,
         );
+        $crate::conformance_suite!(@users $make_store;
+            a_subject_is_one_owner_everywhere_and_never_the_anonymous_one,
+            another_users_todo_is_missing_to_every_operation,
+            concurrent_requests_of_many_users_each_get_only_their_own,
+            the_same_idempotency_key_of_two_users_is_two_keys,
+            users_doing_random_work_each_see_exactly_their_own_model,
+        );
     };
     (@tests $make_store:expr; $($check:ident),* $(,)?) => {
         async fn conformance_suite_store() -> ::std::sync::Arc<dyn $crate::TodoStore> {
@@ -158,6 +179,20 @@ macro_rules! conformance_suite {
         }
 
         mod conformance {
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let store = super::conformance_suite_store().await;
+                    let others = $crate::testing::OthersTodos::plant(&store).await;
+                    $crate::testing::$check($crate::testing::UserStore::of(&store, "alice").await)
+                        .await;
+                    others.assert_untouched(&store).await;
+                }
+            )*
+        }
+    };
+    (@users $make_store:expr; $($check:ident),* $(,)?) => {
+        mod conformance_users {
             $(
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {

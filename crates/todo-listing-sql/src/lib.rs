@@ -1,9 +1,10 @@
 //! SQL shared by both store crates: the listing and the delete-by-filter
 //! statements, which differ between PostgreSQL and SQLite only in their
-//! placeholders and in how `q` is matched. Values are always bound; sort
-//! columns come from [`SortField`], never from input.
+//! placeholders and in how `q` is matched. Each is scoped by its owner
+//! first (`owner = $1`), which every index leads with. Values are always
+//! bound; sort columns come from [`SortField`], never from input.
 
-use todo_core::{ListQuery, Position, Sort, SortField, SortValue, Timestamp, TodoFilter};
+use todo_core::{ListQuery, Owner, Position, Sort, SortField, SortValue, Timestamp, TodoFilter};
 
 /// The columns every todo query returns, in the order stores read them.
 pub const TODO_COLUMNS: &str =
@@ -55,8 +56,12 @@ impl Builder {
         }
     }
 
-    fn filter_conditions(&mut self, filter: &TodoFilter) -> Vec<String> {
-        let mut conditions = Vec::new();
+    /// The owner's condition, then one per filter that is set.
+    fn filter_conditions(&mut self, owner: Owner, filter: &TodoFilter) -> Vec<String> {
+        let mut conditions = vec![format!(
+            "owner = {}",
+            self.bind(SqlParam::BigInt(owner.id()))
+        )];
         if let Some(completed) = filter.completed {
             conditions.push(format!(
                 "completed = {}",
@@ -136,11 +141,11 @@ fn direction(sort: Sort) -> (&'static str, &'static str) {
     }
 }
 
-/// The statement of one listing page, fetching
+/// The statement of one page of `owner`'s listing, fetching
 /// [`ListQuery::rows_to_fetch`] rows.
-pub fn list_statement(query: &ListQuery, dialect: Dialect) -> Statement {
+pub fn list_statement(owner: Owner, query: &ListQuery, dialect: Dialect) -> Statement {
     let mut builder = Builder::new(dialect);
-    let conditions = builder.filter_conditions(&query.filter);
+    let conditions = builder.filter_conditions(owner, &query.filter);
     let fetch = i64::from(query.rows_to_fetch());
     if query.sort.field == SortField::DueDate {
         return due_date_list(builder, conditions, query, fetch);
@@ -266,10 +271,10 @@ fn finish_due_date_list(
     builder.finish(sql)
 }
 
-/// The statement of `DELETE /api/todo?FILTERS`.
-pub fn delete_matching_statement(filter: &TodoFilter, dialect: Dialect) -> Statement {
+/// The statement of `DELETE /api/todo?FILTERS` by `owner`.
+pub fn delete_matching_statement(owner: Owner, filter: &TodoFilter, dialect: Dialect) -> Statement {
     let mut builder = Builder::new(dialect);
-    let conditions = builder.filter_conditions(filter);
+    let conditions = builder.filter_conditions(owner, filter);
     let sql = format!("delete from todos{}", where_clause(&conditions));
     builder.finish(sql)
 }
@@ -280,18 +285,24 @@ mod tests {
 
     use super::*;
 
+    const OWNER: Owner = Owner::from_id(7);
+
     #[test]
     fn the_default_listing_is_newest_first_with_bound_paging() {
-        let statement = list_statement(&ListQuery::default(), Dialect::Postgres);
+        let statement = list_statement(OWNER, &ListQuery::default(), Dialect::Postgres);
         assert_eq!(
             statement.sql,
             format!(
-                "select {TODO_COLUMNS} from todos order by created_at desc, id desc limit $1 offset $2"
+                "select {TODO_COLUMNS} from todos where owner = $1 order by created_at desc, id desc limit $2 offset $3"
             )
         );
         assert_eq!(
             statement.params,
-            vec![SqlParam::BigInt(101), SqlParam::BigInt(0)]
+            vec![
+                SqlParam::BigInt(7),
+                SqlParam::BigInt(101),
+                SqlParam::BigInt(0)
+            ]
         );
     }
 
@@ -313,16 +324,17 @@ mod tests {
             }),
             ..ListQuery::default()
         };
-        let statement = list_statement(&query, Dialect::Sqlite);
+        let statement = list_statement(OWNER, &query, Dialect::Sqlite);
         assert_eq!(
             statement.sql,
             format!(
-                "select {TODO_COLUMNS} from todos where priority = ?1 and instr(title_search, ?2) > 0 \
-                 and (priority, id) > (?4, ?3) order by priority asc, id asc limit ?5 offset ?6"
+                "select {TODO_COLUMNS} from todos where owner = ?1 and priority = ?2 \
+                 and instr(title_search, ?3) > 0 and (priority, id) > (?5, ?4) \
+                 order by priority asc, id asc limit ?6 offset ?7"
             )
         );
-        let statement = list_statement(&query, Dialect::Postgres);
-        assert_eq!(statement.params[1], SqlParam::Text(r"%50\%\_off\\%".into()));
+        let statement = list_statement(OWNER, &query, Dialect::Postgres);
+        assert_eq!(statement.params[2], SqlParam::Text(r"%50\%\_off\\%".into()));
     }
 
     #[test]
@@ -338,10 +350,12 @@ mod tests {
             }),
             ..ListQuery::default()
         };
-        let statement = list_statement(&query, Dialect::Postgres);
+        let statement = list_statement(OWNER, &query, Dialect::Postgres);
         assert!(!statement.sql.contains("is not null"), "{}", statement.sql);
         assert!(
-            statement.sql.contains("due_date is null and id < $1"),
+            statement
+                .sql
+                .contains("owner = $1 and due_date is null and id < $2"),
             "{}",
             statement.sql
         );
@@ -360,13 +374,13 @@ mod tests {
             },
             ..ListQuery::default()
         };
-        let statement = list_statement(&query, Dialect::Postgres);
+        let statement = list_statement(OWNER, &query, Dialect::Postgres);
         assert!(
             !statement.sql.contains("due_date is null"),
             "{}",
             statement.sql
         );
-        assert!(statement.sql.contains("due_date < $1"), "{}", statement.sql);
+        assert!(statement.sql.contains("due_date < $2"), "{}", statement.sql);
     }
 
     #[test]
@@ -375,7 +389,10 @@ mod tests {
             completed: Some(true),
             ..TodoFilter::default()
         };
-        let statement = delete_matching_statement(&filter, Dialect::Postgres);
-        assert_eq!(statement.sql, "delete from todos where completed = $1");
+        let statement = delete_matching_statement(OWNER, &filter, Dialect::Postgres);
+        assert_eq!(
+            statement.sql,
+            "delete from todos where owner = $1 and completed = $2"
+        );
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::{ClientWrapper, Object, Pool};
 use futures::future::try_join_all;
-use todo_core::{IdentifiedPatch, NewTodo, PoolStatus, StoreError, Todo};
+use todo_core::{IdentifiedPatch, NewTodo, Owner, PoolStatus, StoreError, Todo, TodoPatch};
 use todo_listing_sql::Statement;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
@@ -25,12 +25,12 @@ use crate::error::{from_pg, from_pool, is_conflict};
 use crate::params::{
     InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,
 };
-use crate::row::{ids_from_rows, todo_from_row, todos_from_rows};
+use crate::row::{ids_from_rows, owned_todo_from_row, todo_from_row, todos_from_rows};
 use crate::shared::{SharedConnections, Standalone};
 use crate::statement_mode::StatementMode;
 use crate::statements::{
-    DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, LOCK_MANY, PING, SELECT_MANY, SELECT_ONE,
-    UPDATE, UPDATE_MANY,
+    DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, INSERT_USER, LOCK_MANY, PING, SELECT_MANY,
+    SELECT_ONE, SELECT_USER, UPDATE, UPDATE_MANY,
 };
 
 /// The database behind the store. Cloning is cheap and shares the pools.
@@ -87,9 +87,31 @@ impl Db {
         self.shared.client().await.map(Standalone::Shared)
     }
 
+    /// The owner whose subject is `subject`, made on first sight.
+    pub(crate) async fn owner_of(&self, subject: &str) -> Result<Owner, StoreError> {
+        let client = self.standalone().await?;
+        let subject = [(&subject as _, Type::TEXT)];
+        // The user is looked for, made if missing, and looked for again if
+        // another request made it in between: `on conflict do nothing`
+        // returns no row then.
+        for statement in [SELECT_USER, INSERT_USER, SELECT_USER] {
+            let rows = self
+                .statements
+                .query(&client, statement, &subject)
+                .await
+                .map_err(from_pg)?;
+            if let Some(row) = rows.first() {
+                return Ok(Owner::from_id(row.try_get(0).map_err(from_pg)?));
+            }
+        }
+        Err(StoreError::internal(std::io::Error::other(
+            "a user neither found nor made",
+        )))
+    }
+
     /// Inserts one todo: one statement, its own commit.
-    pub(crate) async fn insert_one(&self, todo: NewTodo) -> Result<Todo, StoreError> {
-        let params = InsertParams::new(todo);
+    pub(crate) async fn insert_one(&self, owner: Owner, todo: NewTodo) -> Result<Todo, StoreError> {
+        let params = InsertParams::new(owner, todo);
         let client = self.standalone().await?;
         let rows = self
             .statements
@@ -99,9 +121,12 @@ impl Db {
         one_todo(&rows)
     }
 
-    /// Inserts every todo in one statement and one commit, with ids in
-    /// input order.
-    pub(crate) async fn insert_rows(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+    /// Inserts every todo, each for its owner, in one statement and one
+    /// commit, with ids in input order.
+    pub(crate) async fn insert_rows(
+        &self,
+        todos: impl IntoIterator<Item = (Owner, NewTodo)>,
+    ) -> Result<Vec<Todo>, StoreError> {
         let params = InsertManyParams::new(todos);
         let client = self.standalone().await?;
         let rows = self
@@ -115,12 +140,16 @@ impl Db {
         Ok(created)
     }
 
-    /// The todo `id`.
-    pub(crate) async fn select_one(&self, id: i64) -> Result<Todo, StoreError> {
+    /// The todo `id` of `owner`.
+    pub(crate) async fn select_one(&self, owner: Owner, id: i64) -> Result<Todo, StoreError> {
         let client = self.standalone().await?;
         let rows = self
             .statements
-            .query(&client, &SELECT_ONE, &[(&id, Type::INT8)])
+            .query(
+                &client,
+                &SELECT_ONE,
+                &[(&id, Type::INT8), (&owner.id(), Type::INT8)],
+            )
             .await
             .map_err(from_pg)?;
         match rows.first() {
@@ -129,23 +158,40 @@ impl Db {
         }
     }
 
-    /// The todos of `ids` that exist, in no order.
-    pub(crate) async fn select_rows(&self, ids: &[i64]) -> Result<Vec<Todo>, StoreError> {
+    /// The todos of the (owner, id) pairs that exist, each with its owner,
+    /// in no order.
+    pub(crate) async fn select_rows(
+        &self,
+        wanted: &[(Owner, i64)],
+    ) -> Result<Vec<(Owner, Todo)>, StoreError> {
+        let (owners, ids) = owner_and_id_arrays(wanted);
         let client = self.standalone().await?;
         let rows = self
             .statements
-            .query(&client, &SELECT_MANY, &[(&ids, Type::INT8_ARRAY)])
+            .query(
+                &client,
+                &SELECT_MANY,
+                &[(&ids, Type::INT8_ARRAY), (&owners, Type::INT8_ARRAY)],
+            )
             .await
             .map_err(from_pg)?;
-        todos_from_rows(&rows)
+        rows.iter().map(owned_todo_from_row).collect()
     }
 
-    /// Which of `ids` are todos.
-    pub(crate) async fn existing(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+    /// Which of the (owner, id) pairs are todos, by id.
+    pub(crate) async fn existing(
+        &self,
+        wanted: &[(Owner, i64)],
+    ) -> Result<HashSet<i64>, StoreError> {
+        let (owners, ids) = owner_and_id_arrays(wanted);
         let client = self.standalone().await?;
         let rows = self
             .statements
-            .query(&client, EXISTING, &[(&ids, Type::INT8_ARRAY)])
+            .query(
+                &client,
+                EXISTING,
+                &[(&ids, Type::INT8_ARRAY), (&owners, Type::INT8_ARRAY)],
+            )
             .await
             .map_err(from_pg)?;
         ids_from_rows(&rows)
@@ -172,16 +218,17 @@ impl Db {
         todos_from_rows(&rows)
     }
 
-    /// One update, one statement, in autocommit, the version checked in
-    /// the same step.
+    /// One update of `owner`'s todo, one statement, in autocommit, the
+    /// version checked in the same step.
     pub(crate) async fn update_alone(
         &self,
+        owner: Owner,
         id: i64,
-        patch: todo_core::TodoPatch,
+        patch: TodoPatch,
         check: VersionCheck,
     ) -> Result<Todo, StoreError> {
         let client = self.exclusive().await?;
-        let params = UpdateParams::new(id, patch, check);
+        let params = UpdateParams::new(owner, id, patch, check);
         let rows = self
             .statements
             .query(&client, &UPDATE, &params.as_typed())
@@ -189,7 +236,7 @@ impl Db {
             .map_err(from_pg)?;
         match rows.first() {
             Some(row) => todo_from_row(row),
-            None => Err(self.missing_or_changed(&client, id).await),
+            None => Err(self.missing_or_changed(&client, owner, id).await),
         }
     }
 
@@ -212,10 +259,12 @@ impl Db {
         todos_from_rows(&rows).map_err(GroupedUpdateError::Store)
     }
 
-    /// Applies every patch in one transaction, or none when any id is
-    /// missing (`NotFound` names the first missing one in input order).
+    /// Applies every patch to `owner`'s todos in one transaction, or none
+    /// when any id is missing or another owner's (`NotFound` names the
+    /// first such in input order).
     pub(crate) async fn update_all_or_none(
         &self,
+        owner: Owner,
         patches: Vec<IdentifiedPatch>,
     ) -> Result<Vec<Todo>, StoreError> {
         let mut client = self.exclusive().await?;
@@ -229,7 +278,11 @@ impl Db {
         let locked = ids_from_rows(
             &self
                 .statements
-                .query_in(&transaction, LOCK_MANY, &[(&ids, Type::INT8_ARRAY)])
+                .query_in(
+                    &transaction,
+                    LOCK_MANY,
+                    &[(&ids, Type::INT8_ARRAY), (&owner.id(), Type::INT8)],
+                )
                 .await
                 .map_err(from_pg)?,
         )?;
@@ -240,7 +293,7 @@ impl Db {
         let params: Vec<UpdateParams> = patches
             .into_iter()
             .map(|IdentifiedPatch { id, patch }| {
-                UpdateParams::new(id, patch, VersionCheck::new(None))
+                UpdateParams::new(owner, id, patch, VersionCheck::new(None))
             })
             .collect();
         let bound: Vec<_> = params.iter().map(UpdateParams::as_typed).collect();
@@ -265,13 +318,20 @@ impl Db {
         Ok(updated)
     }
 
-    /// Deletes the todo if it exists and its version passes `check`.
-    pub(crate) async fn delete_one(&self, id: i64, check: VersionCheck) -> Result<(), StoreError> {
+    /// Deletes `owner`'s todo if it exists and its version passes `check`.
+    pub(crate) async fn delete_one(
+        &self,
+        owner: Owner,
+        id: i64,
+        check: VersionCheck,
+    ) -> Result<(), StoreError> {
         let client = self.exclusive().await?;
+        let owner_id = owner.id();
         let params = [
             (&id as _, Type::INT8),
             (&check.any as _, Type::BOOL),
             (&check.versions as _, Type::INT8_ARRAY),
+            (&owner_id as _, Type::INT8),
         ];
         let deleted = self
             .statements
@@ -279,7 +339,7 @@ impl Db {
             .await
             .map_err(from_pg)?;
         if deleted == 0 {
-            return Err(self.missing_or_changed(&client, id).await);
+            return Err(self.missing_or_changed(&client, owner, id).await);
         }
         Ok(())
     }
@@ -302,12 +362,22 @@ impl Db {
         Ok(())
     }
 
-    /// After a conditional write changed nothing: was the todo missing, or
+    /// After a conditional write changed nothing: was `owner`'s todo
+    /// missing (or another owner's, which is the same to the caller), or
     /// its version not the expected one?
-    async fn missing_or_changed(&self, client: &ClientWrapper, id: i64) -> StoreError {
+    async fn missing_or_changed(
+        &self,
+        client: &ClientWrapper,
+        owner: Owner,
+        id: i64,
+    ) -> StoreError {
         let exists = self
             .statements
-            .query(client, EXISTS, &[(&id, Type::INT8)])
+            .query(
+                client,
+                EXISTS,
+                &[(&id, Type::INT8), (&owner.id(), Type::INT8)],
+            )
             .await;
         match exists {
             Ok(rows) if !rows.is_empty() => StoreError::PreconditionFailed,
@@ -347,6 +417,11 @@ impl Db {
             waiting: exclusive.waiting,
         }
     }
+}
+
+/// The owners and the ids of (owner, id) pairs, as two arrays.
+fn owner_and_id_arrays(pairs: &[(Owner, i64)]) -> (Vec<i64>, Vec<i64>) {
+    pairs.iter().map(|(owner, id)| (owner.id(), *id)).unzip()
 }
 
 /// The todo of a statement that returns exactly one.

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use todo_core::{GroupKind, GroupReports, NewTodo, StoreError, Todo, TodoPatch};
+use todo_core::{GroupKind, GroupReports, NewTodo, Owner, StoreError, Todo, TodoPatch};
 
 use crate::db::{Db, GroupedUpdateError};
 use crate::grouping::{Batched, GroupQueue, for_each, same_error};
@@ -49,16 +49,16 @@ fn queue<B: Batched>(db: &Db, reports: &GroupReports) -> Arc<GroupQueue<B>> {
     ))
 }
 
-/// Single-todo creates.
+/// Single-todo creates, each with its owner: a group mixes users.
 pub(crate) struct Creates;
 
 impl Batched for Creates {
-    type Item = NewTodo;
+    type Item = (Owner, NewTodo);
     type Output = Todo;
     const KIND: GroupKind = GroupKind::Create;
     const MAX_BATCH: usize = 500;
 
-    async fn run(db: &Db, todos: Vec<NewTodo>) -> Vec<Result<Todo, StoreError>> {
+    async fn run(db: &Db, todos: Vec<(Owner, NewTodo)>) -> Vec<Result<Todo, StoreError>> {
         let count = todos.len();
         match db.insert_rows(todos).await {
             Ok(created) => created.into_iter().map(Ok).collect(),
@@ -66,39 +66,45 @@ impl Batched for Creates {
         }
     }
 
-    async fn run_alone(db: &Db, todo: NewTodo) -> Result<Todo, StoreError> {
-        db.insert_one(todo).await
+    async fn run_alone(db: &Db, (owner, todo): (Owner, NewTodo)) -> Result<Todo, StoreError> {
+        db.insert_one(owner, todo).await
     }
 }
 
-/// Reads by id.
+/// Reads by id, each by its owner: a group mixes users, and a caller is
+/// answered only with a todo of its own.
 pub(crate) struct Reads;
 
 impl Batched for Reads {
-    type Item = i64;
+    type Item = (Owner, i64);
     type Output = Todo;
     const KIND: GroupKind = GroupKind::Read;
     const MAX_BATCH: usize = 1000;
 
-    async fn run(db: &Db, ids: Vec<i64>) -> Vec<Result<Todo, StoreError>> {
-        let found: HashMap<i64, Todo> = match db.select_rows(&ids).await {
-            Ok(todos) => todos.into_iter().map(|todo| (todo.id, todo)).collect(),
-            Err(error) => return for_each(ids.len(), &error),
+    async fn run(db: &Db, wanted: Vec<(Owner, i64)>) -> Vec<Result<Todo, StoreError>> {
+        let found: HashMap<(Owner, i64), Todo> = match db.select_rows(&wanted).await {
+            Ok(todos) => todos
+                .into_iter()
+                .map(|(owner, todo)| ((owner, todo.id), todo))
+                .collect(),
+            Err(error) => return for_each(wanted.len(), &error),
         };
-        ids.iter()
-            .map(|id| found.get(id).cloned().ok_or(StoreError::NotFound(*id)))
+        wanted
+            .iter()
+            .map(|key| found.get(key).cloned().ok_or(StoreError::NotFound(key.1)))
             .collect()
     }
 
-    async fn run_alone(db: &Db, id: i64) -> Result<Todo, StoreError> {
-        db.select_one(id).await
+    async fn run_alone(db: &Db, (owner, id): (Owner, i64)) -> Result<Todo, StoreError> {
+        db.select_one(owner, id).await
     }
 }
 
-/// An update served in a group: its todo, its patch, and the version the
-/// todo must be at (`None`: any).
+/// An update served in a group: whose, its todo, its patch, and the
+/// version the todo must be at (`None`: any).
 #[derive(Debug)]
 pub(crate) struct GroupedUpdate {
+    pub(crate) owner: Owner,
     pub(crate) id: i64,
     pub(crate) patch: TodoPatch,
     pub(crate) expected_version: Option<i64>,
@@ -113,7 +119,8 @@ impl Batched for Updates {
     const KIND: GroupKind = GroupKind::Update;
     const MAX_BATCH: usize = 500;
 
-    /// One statement changes a row once.
+    /// One statement changes a row once; so the answers of a group can be
+    /// told apart by id alone.
     fn exclusive_key(update: &GroupedUpdate) -> Option<i64> {
         Some(update.id)
     }
@@ -149,7 +156,8 @@ impl Batched for Updates {
 
     async fn run_alone(db: &Db, update: GroupedUpdate) -> Result<Todo, StoreError> {
         let check = VersionCheck::exactly(update.expected_version);
-        db.update_alone(update.id, update.patch, check).await
+        db.update_alone(update.owner, update.id, update.patch, check)
+            .await
     }
 }
 
@@ -160,21 +168,24 @@ async fn update_together(
     db: &Db,
     updates: &[GroupedUpdate],
 ) -> Result<(HashMap<i64, Todo>, Result<HashSet<i64>, StoreError>), GroupedUpdateError> {
-    let params = UpdateManyParams::new(
-        updates
-            .iter()
-            .map(|update| (update.id, &update.patch, update.expected_version)),
-    );
+    let params = UpdateManyParams::new(updates.iter().map(|update| {
+        (
+            update.owner,
+            update.id,
+            &update.patch,
+            update.expected_version,
+        )
+    }));
     let updated: HashMap<i64, Todo> = db
         .update_rows(&params)
         .await?
         .into_iter()
         .map(|todo| (todo.id, todo))
         .collect();
-    let unchanged: Vec<i64> = updates
+    let unchanged: Vec<(Owner, i64)> = updates
         .iter()
         .filter(|update| update.expected_version.is_some() && !updated.contains_key(&update.id))
-        .map(|update| update.id)
+        .map(|update| (update.owner, update.id))
         .collect();
     if unchanged.is_empty() {
         return Ok((updated, Ok(HashSet::new())));

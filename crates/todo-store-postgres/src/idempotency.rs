@@ -5,7 +5,7 @@
 
 use deadpool_postgres::Transaction;
 use todo_core::{
-    Created, Creation, IdempotencyKey, KeyedOutcome, StoreError, StoredResponse, Timestamp,
+    Created, Creation, IdempotencyKey, KeyedOutcome, Owner, StoreError, StoredResponse, Timestamp,
 };
 use tokio_postgres::types::Type;
 
@@ -21,17 +21,24 @@ use crate::statements::{
 /// The status a keyed create answers and stores.
 const CREATED: i16 = 201;
 
-/// Creates under `key`: the todos, the key and the stored response in one
-/// transaction (the contract of [`todo_core::TodoStore::create_keyed`]).
+/// Creates for `owner` under `key`: the todos, the key and the stored
+/// response in one transaction (the contract of
+/// [`todo_core::TodoStore::create_keyed`]).
 pub(crate) async fn create_keyed(
     db: &Db,
+    owner: Owner,
     key: &IdempotencyKey,
     creation: Creation,
 ) -> Result<KeyedOutcome, StoreError> {
     let statements = db.statement_mode();
     let mut client = db.exclusive().await?;
     let transaction = client.transaction().await.map_err(from_pg)?;
-    let key_params = [(&key.scope as _, Type::TEXT), (&key.key as _, Type::TEXT)];
+    let owner_id = owner.id();
+    let key_params = [
+        (&key.scope as _, Type::TEXT),
+        (&key.key as _, Type::TEXT),
+        (&owner_id as _, Type::INT8),
+    ];
     let locked: bool = statements
         .query_in(&transaction, TRY_LOCK_KEY, &key_params)
         .await
@@ -60,7 +67,7 @@ pub(crate) async fn create_keyed(
             body,
         }));
     }
-    let created = insert(statements, &transaction, creation).await?;
+    let created = insert(statements, &transaction, owner, creation).await?;
     let body = created.body();
     statements
         .execute_in(
@@ -69,6 +76,7 @@ pub(crate) async fn create_keyed(
             &[
                 (&key.scope, Type::TEXT),
                 (&key.key, Type::TEXT),
+                (&owner_id, Type::INT8),
                 (&key.fingerprint, Type::TEXT),
                 (&CREATED, Type::INT2),
                 (&body, Type::TEXT),
@@ -102,11 +110,12 @@ pub(crate) async fn purge_keys(db: &Db, cutoff: Timestamp) -> Result<u64, StoreE
 async fn insert(
     statements: StatementMode,
     transaction: &Transaction<'_>,
+    owner: Owner,
     creation: Creation,
 ) -> Result<Created, StoreError> {
     match creation {
         Creation::One(todo) => {
-            let params = InsertParams::new(todo);
+            let params = InsertParams::new(owner, todo);
             let rows = statements
                 .query_in(transaction, &INSERT, &params.as_typed())
                 .await
@@ -117,7 +126,7 @@ async fn insert(
             Ok(Created::One(todo_from_row(row)?))
         }
         Creation::Many(todos) => {
-            let params = InsertManyParams::new(todos);
+            let params = InsertManyParams::new(todos.into_iter().map(|todo| (owner, todo)));
             let rows = statements
                 .query_in(transaction, &INSERT_MANY, &params.as_typed())
                 .await

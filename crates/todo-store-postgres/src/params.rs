@@ -2,7 +2,7 @@
 //! [`SqlParam`]s, a patch as the parameters of the update statement, and
 //! an `If-Match` condition as a flag and a version list.
 
-use todo_core::{Expected, NewTodo, Timestamp, TodoPatch};
+use todo_core::{Expected, NewTodo, Owner, Timestamp, TodoPatch};
 use todo_listing_sql::SqlParam;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -70,11 +70,13 @@ pub(crate) struct InsertParams {
     priority: i16,
     due_date: Option<Timestamp>,
     completed: bool,
+    owner: i64,
 }
 
 impl InsertParams {
-    pub(crate) fn new(todo: NewTodo) -> Self {
+    pub(crate) fn new(owner: Owner, todo: NewTodo) -> Self {
         InsertParams {
+            owner: owner.id(),
             title_search: todo.title.search_key(),
             title: todo.title.into_inner(),
             description: todo.description.map(|text| text.into_inner()),
@@ -84,7 +86,7 @@ impl InsertParams {
         }
     }
 
-    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 6] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 7] {
         [
             (&self.title, Type::TEXT),
             (&self.title_search, Type::TEXT),
@@ -92,6 +94,7 @@ impl InsertParams {
             (&self.priority, Type::INT2),
             (&self.due_date, Type::TIMESTAMPTZ),
             (&self.completed, Type::BOOL),
+            (&self.owner, Type::INT8),
         ]
     }
 }
@@ -105,24 +108,27 @@ pub(crate) struct InsertManyParams {
     priorities: Vec<i16>,
     due_dates: Vec<Option<Timestamp>>,
     completed: Vec<bool>,
+    owners: Vec<i64>,
 }
 
 impl InsertManyParams {
-    pub(crate) fn new(todos: Vec<NewTodo>) -> Self {
+    /// The arrays of `todos`, each with its owner.
+    pub(crate) fn new(todos: impl IntoIterator<Item = (Owner, NewTodo)>) -> Self {
         let mut params = InsertManyParams::default();
-        for todo in todos {
-            let one = InsertParams::new(todo);
+        for (owner, todo) in todos {
+            let one = InsertParams::new(owner, todo);
             params.titles.push(one.title);
             params.title_searches.push(one.title_search);
             params.descriptions.push(one.description);
             params.priorities.push(one.priority);
             params.due_dates.push(one.due_date);
             params.completed.push(one.completed);
+            params.owners.push(one.owner);
         }
         params
     }
 
-    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 6] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 7] {
         [
             (&self.titles, Type::TEXT_ARRAY),
             (&self.title_searches, Type::TEXT_ARRAY),
@@ -130,6 +136,7 @@ impl InsertManyParams {
             (&self.priorities, Type::INT2_ARRAY),
             (&self.due_dates, Type::TIMESTAMPTZ_ARRAY),
             (&self.completed, Type::BOOL_ARRAY),
+            (&self.owners, Type::INT8_ARRAY),
         ]
     }
 }
@@ -148,17 +155,20 @@ pub(crate) struct UpdateManyParams {
     due_dates: Vec<Option<Timestamp>>,
     completed: Vec<Option<bool>>,
     expected: Vec<Option<i64>>,
+    owners: Vec<i64>,
 }
 
+/// One update of [`UpdateManyParams`]: its owner, its todo, its patch and
+/// the version the todo must be at (`None`: any).
+pub(crate) type OneOfMany<'a> = (Owner, i64, &'a TodoPatch, Option<i64>);
+
 impl UpdateManyParams {
-    pub(crate) fn new<'a>(
-        updates: impl IntoIterator<Item = (i64, &'a TodoPatch, Option<i64>)>,
-    ) -> Self {
+    pub(crate) fn new<'a>(updates: impl IntoIterator<Item = OneOfMany<'a>>) -> Self {
         let mut updates: Vec<_> = updates.into_iter().collect();
-        updates.sort_by_key(|(id, _, _)| *id);
+        updates.sort_by_key(|(_, id, _, _)| *id);
         let mut params = UpdateManyParams::default();
-        for (id, patch, expected) in updates {
-            let one = UpdateParams::new(id, patch.clone(), VersionCheck::new(None));
+        for (owner, id, patch, expected) in updates {
+            let one = UpdateParams::new(owner, id, patch.clone(), VersionCheck::new(None));
             params.ids.push(one.id);
             params.titles.push(one.title);
             params.title_searches.push(one.title_search);
@@ -169,11 +179,12 @@ impl UpdateManyParams {
             params.due_dates.push(one.due_date);
             params.completed.push(one.completed);
             params.expected.push(expected);
+            params.owners.push(one.owner);
         }
         params
     }
 
-    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 10] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 11] {
         [
             (&self.ids, Type::INT8_ARRAY),
             (&self.titles, Type::TEXT_ARRAY),
@@ -185,6 +196,7 @@ impl UpdateManyParams {
             (&self.due_dates, Type::TIMESTAMPTZ_ARRAY),
             (&self.completed, Type::BOOL_ARRAY),
             (&self.expected, Type::INT8_ARRAY),
+            (&self.owners, Type::INT8_ARRAY),
         ]
     }
 }
@@ -202,11 +214,13 @@ pub(crate) struct UpdateParams {
     due_date: Option<Timestamp>,
     completed: Option<bool>,
     check: VersionCheck,
+    owner: i64,
 }
 
 impl UpdateParams {
-    pub(crate) fn new(id: i64, patch: TodoPatch, check: VersionCheck) -> Self {
+    pub(crate) fn new(owner: Owner, id: i64, patch: TodoPatch, check: VersionCheck) -> Self {
         UpdateParams {
+            owner: owner.id(),
             id,
             title_search: patch.title.as_ref().map(|title| title.search_key()),
             title: patch.title.map(|title| title.into_inner()),
@@ -220,7 +234,7 @@ impl UpdateParams {
         }
     }
 
-    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 11] {
+    pub(crate) fn as_typed(&self) -> [(&(dyn ToSql + Sync), Type); 12] {
         [
             (&self.id, Type::INT8),
             (&self.title, Type::TEXT),
@@ -233,6 +247,7 @@ impl UpdateParams {
             (&self.completed, Type::BOOL),
             (&self.check.any, Type::BOOL),
             (&self.check.versions, Type::INT8_ARRAY),
+            (&self.owner, Type::INT8),
         ]
     }
 }

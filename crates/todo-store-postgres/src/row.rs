@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::error::Error;
 
 use chrono::DateTime;
-use todo_core::{StoreError, Timestamp, Todo};
+use todo_core::{Owner, StoreError, Timestamp, Todo};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, Type, accepts};
 
@@ -55,6 +55,15 @@ pub(crate) fn todo_from_row(row: &Row) -> Result<Todo, StoreError> {
         version: row.try_get(8).map_err(from_pg)?,
     })
 }
+
+/// A todo and its owner, from a row of `TODO_COLUMNS` then `owner`.
+pub(crate) fn owned_todo_from_row(row: &Row) -> Result<(Owner, Todo), StoreError> {
+    let owner: i64 = row.try_get(TODO_COLUMN_COUNT).map_err(from_pg)?;
+    Ok((Owner::from_id(owner), todo_from_row(row)?))
+}
+
+/// How many columns `TODO_COLUMNS` names.
+const TODO_COLUMN_COUNT: usize = 9;
 
 /// The ids of rows whose first column is a todo's id.
 pub(crate) fn ids_from_rows(rows: &[Row]) -> Result<HashSet<i64>, StoreError> {

@@ -7,59 +7,66 @@ use std::sync::LazyLock;
 use todo_listing_sql::TODO_COLUMNS;
 
 /// Inserts one todo: `$1` title, `$2` title search key, `$3` description,
-/// `$4` priority, `$5` due date, `$6` completed.
+/// `$4` priority, `$5` due date, `$6` completed, `$7` owner.
 pub static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
-insert into todos (title, title_search, description, priority, due_date, completed)
-values ($1, $2, $3, $4, $5, $6)
+insert into todos (title, title_search, description, priority, due_date, completed, owner)
+values ($1, $2, $3, $4, $5, $6, $7)
 returning {TODO_COLUMNS}
 "
     )
 });
 
 /// Inserts many todos in one statement, one array per column in the order
-/// of [`INSERT`]'s parameters. `order by ord` makes the identity values
-/// follow the input order.
+/// of [`INSERT`]'s parameters, the owners too (a group of creates mixes
+/// users). `order by ord` makes the identity values follow the input order.
 pub static INSERT_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
-insert into todos (title, title_search, description, priority, due_date, completed)
-select u.title, u.title_search, u.description, u.priority, u.due_date, u.completed
-from unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[], $6::boolean[])
-    with ordinality as u(title, title_search, description, priority, due_date, completed, ord)
+insert into todos (title, title_search, description, priority, due_date, completed, owner)
+select u.title, u.title_search, u.description, u.priority, u.due_date, u.completed, u.owner
+from unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[], $6::boolean[],
+            $7::bigint[])
+    with ordinality as u(title, title_search, description, priority, due_date, completed, owner, ord)
 order by u.ord
 returning {TODO_COLUMNS}
 "
     )
 });
 
-/// The todo `$1`.
+/// The todo `$1` of the owner `$2`.
 pub static SELECT_ONE: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 select {TODO_COLUMNS}
 from todos
-where id = $1
+where id = $1 and owner = $2
 "
     )
 });
 
-/// The todos of the ids in `$1` (an array), each once, in no order.
+/// The todos of the (id, owner) pairs in `$1` and `$2` (arrays), each
+/// once, in no order, with their owner after the todo's columns: a group of
+/// reads mixes users, and each caller gets only its own todo.
 pub static SELECT_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
-select {TODO_COLUMNS}
+select {TODO_COLUMNS}, owner
 from todos
-where id = any($1::bigint[])
+where (id, owner) in (
+    select r.id, r.owner
+    from unnest($1::bigint[], $2::bigint[]) as r(id, owner)
+)
 "
     )
 });
 
-/// Applies a patch, checking the version in the same step. `$1` id; then
-/// per field its new value, `null` meaning "keep" for the non-nullable
-/// ones, and a "set" flag before the nullable ones, whose `null` means
-/// "clear"; `$10` true accepts any version, else `$11` lists the accepted.
+/// Applies a patch, checking the owner and the version in the same step.
+/// `$1` id; then per field its new value, `null` meaning "keep" for the
+/// non-nullable ones, and a "set" flag before the nullable ones, whose
+/// `null` means "clear"; `$10` true accepts any version, else `$11` lists
+/// the accepted; `$12` the owner.
 pub static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
@@ -73,6 +80,7 @@ set title = coalesce($2::text, title),
     updated_at = now(),
     version = version + 1
 where id = $1
+  and owner = $12
   and ($10::boolean or version = any($11::bigint[]))
 returning {TODO_COLUMNS}
 "
@@ -81,9 +89,9 @@ returning {TODO_COLUMNS}
 
 /// Applies many patches to distinct todos in one statement: one array per
 /// parameter of [`UPDATE`] except the version check, which is one expected
-/// version per todo (`null`: any). The rows are visited in id order (the
-/// arrays are sorted by id), the order a bulk update locks them in, so the
-/// two cannot deadlock.
+/// version per todo (`null`: any), and the owner of each. The rows are
+/// visited in id order (the arrays are sorted by id), the order a bulk
+/// update locks them in, so the two cannot deadlock.
 pub static UPDATE_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
@@ -99,49 +107,74 @@ set title = coalesce(u.new_title, title),
 from (
     select *
     from unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[],
-                $6::smallint[], $7::boolean[], $8::timestamptz[], $9::boolean[], $10::bigint[])
+                $6::smallint[], $7::boolean[], $8::timestamptz[], $9::boolean[], $10::bigint[],
+                $11::bigint[])
         as p(todo_id, new_title, new_title_search, set_description, new_description,
-             new_priority, set_due_date, new_due_date, new_completed, expected_version)
+             new_priority, set_due_date, new_due_date, new_completed, expected_version,
+             todo_owner)
     order by todo_id
 ) as u
 where id = u.todo_id
+  and owner = u.todo_owner
   and (u.expected_version is null or version = u.expected_version)
 returning {TODO_COLUMNS}
 "
     )
 });
 
-/// Which of the ids in `$1` (an array) are todos.
+/// Which of the (id, owner) pairs in `$1` and `$2` (arrays) are todos, by
+/// id.
 pub const EXISTING: &str = r"
 select id
 from todos
-where id = any($1::bigint[])
+where (id, owner) in (
+    select e.id, e.owner
+    from unnest($1::bigint[], $2::bigint[]) as e(id, owner)
+)
 ";
 
-/// Deletes a todo with the version check of [`UPDATE`]: `$1` id, `$2` any
-/// version, `$3` the accepted versions.
+/// Deletes a todo of the owner `$4` with the version check of [`UPDATE`]:
+/// `$1` id, `$2` any version, `$3` the accepted versions.
 pub const DELETE: &str = r"
 delete from todos
 where id = $1
+  and owner = $4
   and ($2::boolean or version = any($3::bigint[]))
 ";
 
-/// Tells a missing todo from one whose version did not match, after a
-/// conditional write changed nothing.
+/// Tells a missing todo (or another owner's) from one whose version did
+/// not match, after a conditional write changed nothing: `$1` id, `$2`
+/// owner.
 pub const EXISTS: &str = r"
 select 1
 from todos
-where id = $1
+where id = $1 and owner = $2
 ";
 
-/// Locks the rows a bulk update will change, in id order so that two bulk
-/// updates over the same todos cannot deadlock.
+/// Locks the rows of the owner `$2` a bulk update will change, in id order
+/// so that two bulk updates over the same todos cannot deadlock.
 pub const LOCK_MANY: &str = r"
 select id
 from todos
-where id = any($1::bigint[])
+where id = any($1::bigint[]) and owner = $2
 order by id
 for update
+";
+
+/// The owner whose subject is `$1`.
+pub const SELECT_USER: &str = r"
+select id
+from users
+where subject = $1
+";
+
+/// Makes the owner whose subject is `$1`, unless another request just
+/// did: then it returns nothing, and [`SELECT_USER`] finds that one.
+pub const INSERT_USER: &str = r"
+insert into users (subject)
+values ($1)
+on conflict (subject) do nothing
+returning id
 ";
 
 pub const PING: &str = "select 1";
@@ -152,29 +185,29 @@ pub const ADVISORY_LOCK: &str = "select pg_advisory_lock($1)";
 pub const ADVISORY_UNLOCK: &str = "select pg_advisory_unlock($1)";
 
 /// Takes the transaction-scoped lock of an idempotency key (`$1` scope,
-/// `$2` key) if no other transaction holds it: held means a request with
-/// that key is in flight, on this instance or another. Keys have no
-/// spaces, so the space keeps scope and key apart.
+/// `$2` key, `$3` owner) if no other transaction holds it: held means a
+/// request with that key is in flight, on this instance or another. Keys
+/// have no spaces, so the spaces keep owner, scope and key apart.
 pub const TRY_LOCK_KEY: &str = r"
-select pg_try_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))
+select pg_try_advisory_xact_lock(hashtextextended($3::bigint || ' ' || $1 || ' ' || $2, 0))
 ";
 
 pub const SELECT_KEY: &str = r"
 select fingerprint, status, body
 from idempotency_keys
-where scope = $1 and key = $2
+where scope = $1 and key = $2 and owner = $3
 ";
 
 pub const INSERT_KEY: &str = r"
-insert into idempotency_keys (scope, key, fingerprint, status, body)
-values ($1, $2, $3, $4, $5)
+insert into idempotency_keys (scope, key, owner, fingerprint, status, body)
+values ($1, $2, $3, $4, $5, $6)
 ";
 
 /// Deletes at most one batch of keys first used before `$1`.
 pub const PURGE_KEYS: &str = r"
 delete from idempotency_keys
-where (scope, key) in (
-    select scope, key
+where (owner, scope, key) in (
+    select owner, scope, key
     from idempotency_keys
     where created_at < $1
     limit 1000

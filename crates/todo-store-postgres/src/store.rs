@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use todo_core::{
     Creation, Expected, GroupObserver, GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome,
-    ListQuery, NewTodo, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch,
-    TodoStore,
+    ListQuery, NewTodo, Owner, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter,
+    TodoPatch, TodoStore,
 };
 use todo_listing_sql::{Dialect, delete_matching_statement, list_statement};
 
@@ -52,25 +52,37 @@ impl PgStore {
 #[async_trait]
 impl TodoStore for PgStore {
     #[tracing::instrument(skip_all)]
-    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
-        self.groups.creates.serve(todo).await
+    async fn owner_of(&self, subject: &str) -> Result<Owner, StoreError> {
+        self.db.owner_of(subject).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create(&self, owner: Owner, todo: NewTodo) -> Result<Todo, StoreError> {
+        self.groups.creates.serve((owner, todo)).await
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
-    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+    async fn create_many(
+        &self,
+        owner: Owner,
+        todos: Vec<NewTodo>,
+    ) -> Result<Vec<Todo>, StoreError> {
         if todos.is_empty() {
             return Ok(Vec::new());
         }
-        self.db.insert_rows(todos).await
+        self.db
+            .insert_rows(todos.into_iter().map(|todo| (owner, todo)))
+            .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn create_keyed(
         &self,
+        owner: Owner,
         key: &IdempotencyKey,
         creation: Creation,
     ) -> Result<KeyedOutcome, StoreError> {
-        create_keyed(&self.db, key, creation).await
+        create_keyed(&self.db, owner, key, creation).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -79,12 +91,12 @@ impl TodoStore for PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(id))]
-    async fn get(&self, id: i64) -> Result<Todo, StoreError> {
-        self.groups.reads.serve(id).await
+    async fn get(&self, owner: Owner, id: i64) -> Result<Todo, StoreError> {
+        self.groups.reads.serve((owner, id)).await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(&self, owner: Owner, query: &ListQuery) -> Result<Page, StoreError> {
         // A title search is planned for its own text every time: a cached
         // statement may settle on a generic plan, which for a common word
         // scans every match instead of walking the default order
@@ -92,7 +104,7 @@ impl TodoStore for PgStore {
         let cache = query.filter.title_contains.is_none();
         let rows = self
             .db
-            .select_listing(list_statement(query, Dialect::Postgres), cache)
+            .select_listing(list_statement(owner, query, Dialect::Postgres), cache)
             .await?;
         Ok(Page::from_rows(query, rows))
     }
@@ -100,6 +112,7 @@ impl TodoStore for PgStore {
     #[tracing::instrument(skip_all, fields(id))]
     async fn update(
         &self,
+        owner: Owner,
         id: i64,
         patch: TodoPatch,
         expected: Option<&Expected>,
@@ -112,13 +125,14 @@ impl TodoStore for PgStore {
             Some(expected) => {
                 return self
                     .db
-                    .update_alone(id, patch, VersionCheck::new(Some(expected)))
+                    .update_alone(owner, id, patch, VersionCheck::new(Some(expected)))
                     .await;
             }
         };
         self.groups
             .updates
             .serve(GroupedUpdate {
+                owner,
                 id,
                 patch,
                 expected_version,
@@ -127,22 +141,33 @@ impl TodoStore for PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(count = patches.len()))]
-    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError> {
+    async fn update_many(
+        &self,
+        owner: Owner,
+        patches: Vec<IdentifiedPatch>,
+    ) -> Result<Vec<Todo>, StoreError> {
         if patches.is_empty() {
             return Ok(Vec::new());
         }
-        self.db.update_all_or_none(patches).await
+        self.db.update_all_or_none(owner, patches).await
     }
 
     #[tracing::instrument(skip_all, fields(id))]
-    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
-        self.db.delete_one(id, VersionCheck::new(expected)).await
+    async fn delete(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Option<&Expected>,
+    ) -> Result<(), StoreError> {
+        self.db
+            .delete_one(owner, id, VersionCheck::new(expected))
+            .await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
+    async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError> {
         self.db
-            .delete_matching(delete_matching_statement(filter, Dialect::Postgres))
+            .delete_matching(delete_matching_statement(owner, filter, Dialect::Postgres))
             .await
     }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
-use todo_core::{ListQuery, Loc, NewTodo, TodoPatch, TodoStore};
+use todo_core::{ListQuery, Loc, NewTodo, Owner, TodoPatch, TodoStore};
 use todo_store_postgres::testing::{TEST_OPTIONS, TestCluster};
 use todo_store_postgres::{ConnectError, PgOptions, PgStore};
 use tokio::sync::OnceCell;
@@ -150,16 +150,25 @@ async fn without_the_statement_cache_no_statement_stays_prepared() {
 
 async fn use_every_kind_of_statement(store: &PgStore) {
     let new = || NewTodo::from_json(&json!({"title": "Buy milk"}), &Loc::body()).unwrap();
-    let todo = store.create(new()).await.unwrap();
-    store.create_many(vec![new(), new()]).await.unwrap();
-    store.get(todo.id).await.unwrap();
+    let todo = store.create(Owner::ANONYMOUS, new()).await.unwrap();
     store
-        .list(&ListQuery::from_params(&[]).unwrap())
+        .create_many(Owner::ANONYMOUS, vec![new(), new()])
+        .await
+        .unwrap();
+    store.get(Owner::ANONYMOUS, todo.id).await.unwrap();
+    store
+        .list(
+            Owner::ANONYMOUS,
+            &ListQuery::from_params(&[], Owner::ANONYMOUS).unwrap(),
+        )
         .await
         .unwrap();
     let patch = TodoPatch::from_json(&json!({"completed": true}), &Loc::body()).unwrap();
-    store.update(todo.id, patch, None).await.unwrap();
-    store.delete(todo.id, None).await.unwrap();
+    store
+        .update(Owner::ANONYMOUS, todo.id, patch, None)
+        .await
+        .unwrap();
+    store.delete(Owner::ANONYMOUS, todo.id, None).await.unwrap();
 }
 
 /// The whole storage contract holds with unnamed statements too.

@@ -1,6 +1,6 @@
 //! Migrations of the PostgreSQL store against a real server.
 
-use todo_core::{NewTodo, Priority, Title, TodoStore};
+use todo_core::{NewTodo, Owner, Priority, Title, TodoStore};
 use todo_store_postgres::PgStore;
 use todo_store_postgres::testing::{TEST_OPTIONS, TestCluster};
 
@@ -23,6 +23,9 @@ async fn two_instances_migrating_one_database_at_once_both_succeed() {
         due_date: None,
         completed: false,
     };
-    let created = second.create(todo).await.unwrap();
-    assert_eq!(first.get(created.id).await.unwrap(), created);
+    let created = second.create(Owner::ANONYMOUS, todo).await.unwrap();
+    assert_eq!(
+        first.get(Owner::ANONYMOUS, created.id).await.unwrap(),
+        created
+    );
 }

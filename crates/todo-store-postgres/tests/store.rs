@@ -2,7 +2,7 @@
 //! migrated database of the binary's throwaway cluster.
 
 use todo_core::{
-    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Priority, StoreError, Title,
+    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Owner, Priority, StoreError, Title,
     TodoFilter, TodoPatch, TodoStore, parse_timestamp, search_key,
 };
 use todo_store_postgres::PgStore;
@@ -36,7 +36,7 @@ async fn a_created_todo_is_read_back_exactly_as_sent() {
         due_date: parse_timestamp("2026-12-01T09:30:00.123456+01:00"),
         completed: true,
     };
-    let created = store.create(todo).await.unwrap();
+    let created = store.create(Owner::ANONYMOUS, todo).await.unwrap();
     assert_eq!(created.title, "  Écrire l'API  ");
     assert_eq!(created.description.as_deref(), Some("with\nlines"));
     assert_eq!(created.priority, 5);
@@ -47,13 +47,16 @@ async fn a_created_todo_is_read_back_exactly_as_sent() {
     assert!(created.completed);
     assert_eq!(created.version, 1);
     assert_eq!(created.created_at, created.updated_at);
-    assert_eq!(store.get(created.id).await.unwrap(), created);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, created.id).await.unwrap(),
+        created
+    );
 }
 
 #[tokio::test]
 async fn getting_a_missing_todo_names_its_id() {
     let store = fresh_store().await;
-    let error = store.get(424242).await.unwrap_err();
+    let error = store.get(Owner::ANONYMOUS, 424242).await.unwrap_err();
     assert!(matches!(error, StoreError::NotFound(424242)), "{error:?}");
 }
 
@@ -62,21 +65,33 @@ async fn a_bulk_create_gives_increasing_ids_in_input_order() {
     let store = fresh_store().await;
     let names: Vec<String> = (0..50).map(|n| format!("todo {n}")).collect();
     let created = store
-        .create_many(names.iter().map(|name| new_todo(name)).collect())
+        .create_many(
+            Owner::ANONYMOUS,
+            names.iter().map(|name| new_todo(name)).collect(),
+        )
         .await
         .unwrap();
     assert_eq!(titles(&created), names);
     assert!(created.windows(2).all(|pair| pair[0].id < pair[1].id));
-    assert_eq!(store.get(created[7].id).await.unwrap(), created[7]);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, created[7].id).await.unwrap(),
+        created[7]
+    );
 }
 
 #[tokio::test]
 async fn the_listing_is_newest_first_and_filters_by_title_text() {
     let store = fresh_store().await;
     for title in ["Buy MILK", "walk the dog", "milk the cow"] {
-        store.create(new_todo(title)).await.unwrap();
+        store
+            .create(Owner::ANONYMOUS, new_todo(title))
+            .await
+            .unwrap();
     }
-    let all = store.list(&ListQuery::default()).await.unwrap();
+    let all = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .unwrap();
     assert_eq!(
         titles(&all.todos),
         ["milk the cow", "walk the dog", "Buy MILK"]
@@ -88,7 +103,7 @@ async fn the_listing_is_newest_first_and_filters_by_title_text() {
         },
         ..ListQuery::default()
     };
-    let found = store.list(&query).await.unwrap();
+    let found = store.list(Owner::ANONYMOUS, &query).await.unwrap();
     assert_eq!(titles(&found.todos), ["milk the cow", "Buy MILK"]);
 }
 
@@ -98,14 +113,17 @@ async fn an_update_changes_only_the_fields_it_sets() {
     let mut todo = new_todo("before");
     todo.description = Description::parse("keep me".into());
     todo.due_date = parse_timestamp("2026-12-01");
-    let created = store.create(todo).await.unwrap();
+    let created = store.create(Owner::ANONYMOUS, todo).await.unwrap();
 
     let patch = TodoPatch {
         title: Some(Title::parse("after".into()).unwrap()),
         due_date: Some(None),
         ..TodoPatch::default()
     };
-    let updated = store.update(created.id, patch, None).await.unwrap();
+    let updated = store
+        .update(Owner::ANONYMOUS, created.id, patch, None)
+        .await
+        .unwrap();
     assert_eq!(updated.title, "after");
     assert_eq!(updated.description.as_deref(), Some("keep me"));
     assert_eq!(updated.due_date, None);
@@ -113,7 +131,10 @@ async fn an_update_changes_only_the_fields_it_sets() {
     assert_eq!(updated.version, created.version + 1);
     assert!(updated.updated_at >= created.updated_at);
     assert_eq!(updated.created_at, created.created_at);
-    assert_eq!(store.get(created.id).await.unwrap(), updated);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, created.id).await.unwrap(),
+        updated
+    );
 
     // The search key follows the new title.
     let query = ListQuery {
@@ -123,19 +144,31 @@ async fn an_update_changes_only_the_fields_it_sets() {
         },
         ..ListQuery::default()
     };
-    assert_eq!(store.list(&query).await.unwrap().todos.len(), 1);
+    assert_eq!(
+        store
+            .list(Owner::ANONYMOUS, &query)
+            .await
+            .unwrap()
+            .todos
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn an_update_expecting_a_stale_version_fails_and_changes_nothing() {
     let store = fresh_store().await;
-    let created = store.create(new_todo("contested")).await.unwrap();
+    let created = store
+        .create(Owner::ANONYMOUS, new_todo("contested"))
+        .await
+        .unwrap();
     let first = TodoPatch {
         completed: Some(true),
         ..TodoPatch::default()
     };
     let current = store
         .update(
+            Owner::ANONYMOUS,
             created.id,
             first,
             Some(&Expected::Versions(vec![created.version])),
@@ -149,20 +182,28 @@ async fn an_update_expecting_a_stale_version_fails_and_changes_nothing() {
     };
     let stale = Expected::Versions(vec![created.version]);
     let error = store
-        .update(created.id, second.clone(), Some(&stale))
+        .update(Owner::ANONYMOUS, created.id, second.clone(), Some(&stale))
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::PreconditionFailed), "{error:?}");
-    assert_eq!(store.get(created.id).await.unwrap(), current);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, created.id).await.unwrap(),
+        current
+    );
 
     let error = store
-        .update(created.id + 1000, second.clone(), Some(&stale))
+        .update(
+            Owner::ANONYMOUS,
+            created.id + 1000,
+            second.clone(),
+            Some(&stale),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::NotFound(id) if id == created.id + 1000));
 
     let updated = store
-        .update(created.id, second, Some(&Expected::Any))
+        .update(Owner::ANONYMOUS, created.id, second, Some(&Expected::Any))
         .await
         .unwrap();
     assert_eq!(updated.priority, 1);
@@ -172,7 +213,7 @@ async fn an_update_expecting_a_stale_version_fails_and_changes_nothing() {
 async fn a_bulk_update_with_a_missing_id_names_the_first_and_changes_nothing() {
     let store = fresh_store().await;
     let created = store
-        .create_many(vec![new_todo("a"), new_todo("b")])
+        .create_many(Owner::ANONYMOUS, vec![new_todo("a"), new_todo("b")])
         .await
         .unwrap();
     let done = TodoPatch {
@@ -186,10 +227,13 @@ async fn a_bulk_update_with_a_missing_id_names_the_first_and_changes_nothing() {
             patch: done.clone(),
         })
         .collect();
-    let error = store.update_many(patches).await.unwrap_err();
+    let error = store
+        .update_many(Owner::ANONYMOUS, patches)
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::NotFound(9002)), "{error:?}");
     for todo in &created {
-        assert_eq!(&store.get(todo.id).await.unwrap(), todo);
+        assert_eq!(&store.get(Owner::ANONYMOUS, todo.id).await.unwrap(), todo);
     }
 }
 
@@ -197,7 +241,10 @@ async fn a_bulk_update_with_a_missing_id_names_the_first_and_changes_nothing() {
 async fn a_bulk_update_applies_every_patch_and_answers_in_input_order() {
     let store = fresh_store().await;
     let created = store
-        .create_many((0..20).map(|n| new_todo(&format!("item {n}"))).collect())
+        .create_many(
+            Owner::ANONYMOUS,
+            (0..20).map(|n| new_todo(&format!("item {n}"))).collect(),
+        )
         .await
         .unwrap();
     let patches: Vec<IdentifiedPatch> = created
@@ -212,7 +259,7 @@ async fn a_bulk_update_applies_every_patch_and_answers_in_input_order() {
             },
         })
         .collect();
-    let updated = store.update_many(patches).await.unwrap();
+    let updated = store.update_many(Owner::ANONYMOUS, patches).await.unwrap();
     let ids: Vec<i64> = updated.iter().map(|todo| todo.id).collect();
     let expected: Vec<i64> = created.iter().rev().map(|todo| todo.id).collect();
     assert_eq!(ids, expected);
@@ -221,22 +268,37 @@ async fn a_bulk_update_applies_every_patch_and_answers_in_input_order() {
             .iter()
             .all(|todo| todo.completed && todo.title.ends_with(" done") && todo.version == 2)
     );
-    assert_eq!(store.get(created[3].id).await.unwrap(), updated[16]);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, created[3].id).await.unwrap(),
+        updated[16]
+    );
 }
 
 #[tokio::test]
 async fn a_delete_checks_the_expected_version() {
     let store = fresh_store().await;
-    let created = store.create(new_todo("to delete")).await.unwrap();
+    let created = store
+        .create(Owner::ANONYMOUS, new_todo("to delete"))
+        .await
+        .unwrap();
     let stale = Expected::Versions(vec![created.version + 1]);
-    let error = store.delete(created.id, Some(&stale)).await.unwrap_err();
+    let error = store
+        .delete(Owner::ANONYMOUS, created.id, Some(&stale))
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::PreconditionFailed), "{error:?}");
     let current = Expected::Versions(vec![created.version]);
-    store.delete(created.id, Some(&current)).await.unwrap();
-    let error = store.delete(created.id, None).await.unwrap_err();
+    store
+        .delete(Owner::ANONYMOUS, created.id, Some(&current))
+        .await
+        .unwrap();
+    let error = store
+        .delete(Owner::ANONYMOUS, created.id, None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::NotFound(id) if id == created.id));
     assert!(matches!(
-        store.get(created.id).await,
+        store.get(Owner::ANONYMOUS, created.id).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -248,13 +310,22 @@ async fn deleting_by_filter_removes_only_the_matching_todos() {
     for todo in todos.iter_mut().step_by(2) {
         todo.completed = true;
     }
-    store.create_many(todos).await.unwrap();
+    store.create_many(Owner::ANONYMOUS, todos).await.unwrap();
     let filter = TodoFilter {
         completed: Some(true),
         ..TodoFilter::default()
     };
-    assert_eq!(store.delete_matching(&filter).await.unwrap(), 3);
-    let left = store.list(&ListQuery::default()).await.unwrap();
+    assert_eq!(
+        store
+            .delete_matching(Owner::ANONYMOUS, &filter)
+            .await
+            .unwrap(),
+        3
+    );
+    let left = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .unwrap();
     assert_eq!(titles(&left.todos), ["todo 5", "todo 3", "todo 1"]);
 }
 

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, named_params};
-use todo_core::{Created, Creation, IdempotencyKey, KeyedOutcome, StoreError, StoredResponse};
+use todo_core::{
+    Created, Creation, IdempotencyKey, KeyedOutcome, Owner, StoreError, StoredResponse,
+};
 
 use crate::error::Failure;
 use crate::queries::{insert, now, write_transaction};
@@ -19,19 +21,19 @@ const CREATED: u16 = 201;
 const SELECT_KEY: &str = r"
 select fingerprint, status, body
 from idempotency_keys
-where scope = :scope and key = :key
+where owner = :owner and scope = :scope and key = :key
 ";
 
 const INSERT_KEY: &str = r"
-insert into idempotency_keys (scope, key, fingerprint, status, body, created_at)
-values (:scope, :key, :fingerprint, :status, :body, :now)
+insert into idempotency_keys (owner, scope, key, fingerprint, status, body, created_at)
+values (:owner, :scope, :key, :fingerprint, :status, :body, :now)
 ";
 
 /// Deletes at most one batch of keys first used before `:cutoff`.
 const PURGE_KEYS: &str = r"
 delete from idempotency_keys
-where (scope, key) in (
-    select scope, key
+where (owner, scope, key) in (
+    select owner, scope, key
     from idempotency_keys
     where created_at < :cutoff
     limit :batch
@@ -43,6 +45,7 @@ pub(crate) const PURGE_BATCH: usize = 1000;
 
 pub(crate) fn create_keyed(
     connection: &mut Connection,
+    owner: Owner,
     key: &IdempotencyKey,
     creation: Creation,
 ) -> Result<KeyedOutcome, Failure> {
@@ -50,7 +53,7 @@ pub(crate) fn create_keyed(
     let stored = transaction
         .prepare_cached(SELECT_KEY)?
         .query_row(
-            named_params! {":scope": key.scope, ":key": key.key},
+            named_params! {":owner": owner.id(), ":scope": key.scope, ":key": key.key},
             |row| {
                 Ok((
                     row.get::<_, String>(0)?,
@@ -70,11 +73,11 @@ pub(crate) fn create_keyed(
     let created = {
         let mut statement = transaction.prepare_cached(&INSERT)?;
         match creation {
-            Creation::One(todo) => Created::One(insert(&mut statement, todo, now)?),
+            Creation::One(todo) => Created::One(insert(&mut statement, owner, todo, now)?),
             Creation::Many(todos) => Created::Many(
                 todos
                     .into_iter()
-                    .map(|todo| insert(&mut statement, todo, now))
+                    .map(|todo| insert(&mut statement, owner, todo, now))
                     .collect::<rusqlite::Result<_>>()?,
             ),
         }
@@ -82,6 +85,7 @@ pub(crate) fn create_keyed(
     transaction
         .prepare_cached(INSERT_KEY)?
         .execute(named_params! {
+            ":owner": owner.id(),
             ":scope": key.scope,
             ":key": key.key,
             ":fingerprint": key.fingerprint,
@@ -106,19 +110,19 @@ pub(crate) fn purge_batch(connection: &mut Connection, cutoff: i64) -> Result<us
 
 /// The keys of keyed creates under way in this process.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct InFlight(Arc<Mutex<HashSet<(String, String)>>>);
+pub(crate) struct InFlight(Arc<Mutex<HashSet<(Owner, String, String)>>>);
 
 /// Holds a key as in flight until dropped.
 #[derive(Debug)]
 pub(crate) struct InFlightGuard {
     set: InFlight,
-    entry: (String, String),
+    entry: (Owner, String, String),
 }
 
 impl InFlight {
-    /// Marks `key` in flight, unless it already is.
-    pub(crate) fn claim(&self, key: &IdempotencyKey) -> Option<InFlightGuard> {
-        let entry = (key.scope.clone(), key.key.clone());
+    /// Marks `owner`'s `key` in flight, unless it already is.
+    pub(crate) fn claim(&self, owner: Owner, key: &IdempotencyKey) -> Option<InFlightGuard> {
+        let entry = (owner, key.scope.clone(), key.key.clone());
         let inserted = self
             .0
             .lock()

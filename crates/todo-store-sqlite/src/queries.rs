@@ -9,14 +9,14 @@ use rusqlite::{
     named_params, params_from_iter,
 };
 use todo_core::{
-    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Page, StoreError, Todo, TodoFilter,
-    TodoPatch,
+    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Owner, Page, StoreError, Todo,
+    TodoFilter, TodoPatch,
 };
 use todo_listing_sql::{Dialect, delete_matching_statement, list_statement};
 
 use crate::error::Failure;
 use crate::row::{micros, sql_value, todo_from_row};
-use crate::statements::{DELETE, GET, INSERT, UPDATE, VERSION};
+use crate::statements::{DELETE, GET, INSERT, INSERT_USER, SELECT_USER, UPDATE, VERSION};
 
 type Outcome<T> = Result<T, Failure>;
 
@@ -80,14 +80,42 @@ pub(crate) fn statement_scope(connection: &mut Connection) -> rusqlite::Result<W
     }
 }
 
-pub(crate) fn create(connection: &mut Connection, todo: NewTodo) -> Outcome<Todo> {
+/// The owner whose subject is `subject`, made on first sight. On the
+/// writer, so no other request can make it in between.
+pub(crate) fn owner_of(connection: &mut Connection, subject: &str) -> Outcome<Owner> {
+    let found: Option<i64> = connection
+        .prepare_cached(SELECT_USER)?
+        .query_row(named_params! { ":subject": subject }, |row| row.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(Owner::from_id(id));
+    }
     let transaction = statement_scope(connection)?;
-    let created = insert(&mut transaction.prepare_cached(&INSERT)?, todo, now())?;
+    let id: i64 = transaction.prepare_cached(INSERT_USER)?.query_row(
+        named_params! { ":subject": subject, ":now": now() },
+        |row| row.get(0),
+    )?;
+    transaction.commit()?;
+    Ok(Owner::from_id(id))
+}
+
+pub(crate) fn create(connection: &mut Connection, owner: Owner, todo: NewTodo) -> Outcome<Todo> {
+    let transaction = statement_scope(connection)?;
+    let created = insert(
+        &mut transaction.prepare_cached(&INSERT)?,
+        owner,
+        todo,
+        now(),
+    )?;
     transaction.commit()?;
     Ok(created)
 }
 
-pub(crate) fn create_many(connection: &mut Connection, todos: Vec<NewTodo>) -> Outcome<Vec<Todo>> {
+pub(crate) fn create_many(
+    connection: &mut Connection,
+    owner: Owner,
+    todos: Vec<NewTodo>,
+) -> Outcome<Vec<Todo>> {
     let transaction = write_transaction(connection)?;
     // One time for the whole batch: it is created at one moment.
     let now = now();
@@ -96,7 +124,7 @@ pub(crate) fn create_many(connection: &mut Connection, todos: Vec<NewTodo>) -> O
         // In input order, so the ids increase in input order.
         todos
             .into_iter()
-            .map(|todo| insert(&mut statement, todo, now))
+            .map(|todo| insert(&mut statement, owner, todo, now))
             .collect::<rusqlite::Result<Vec<_>>>()?
     };
     transaction.commit()?;
@@ -105,6 +133,7 @@ pub(crate) fn create_many(connection: &mut Connection, todos: Vec<NewTodo>) -> O
 
 pub(crate) fn insert(
     statement: &mut CachedStatement<'_>,
+    owner: Owner,
     todo: NewTodo,
     now: i64,
 ) -> rusqlite::Result<Todo> {
@@ -117,21 +146,25 @@ pub(crate) fn insert(
             ":due_date": todo.due_date.as_ref().map(micros),
             ":completed": todo.completed,
             ":now": now,
+            ":owner": owner.id(),
         },
         todo_from_row,
     )
 }
 
-pub(crate) fn get(connection: &mut Connection, id: i64) -> Outcome<Todo> {
+pub(crate) fn get(connection: &mut Connection, owner: Owner, id: i64) -> Outcome<Todo> {
     connection
         .prepare_cached(&GET)?
-        .query_row(named_params! { ":id": id }, todo_from_row)
+        .query_row(
+            named_params! { ":id": id, ":owner": owner.id() },
+            todo_from_row,
+        )
         .optional()?
         .ok_or(Failure::Store(StoreError::NotFound(id)))
 }
 
-pub(crate) fn list(connection: &mut Connection, query: &ListQuery) -> Outcome<Page> {
-    let statement = list_statement(query, Dialect::Sqlite);
+pub(crate) fn list(connection: &mut Connection, owner: Owner, query: &ListQuery) -> Outcome<Page> {
+    let statement = list_statement(owner, query, Dialect::Sqlite);
     let mut prepared = connection.prepare_cached(&statement.sql)?;
     let todos = prepared
         .query_map(
@@ -144,6 +177,7 @@ pub(crate) fn list(connection: &mut Connection, query: &ListQuery) -> Outcome<Pa
 
 pub(crate) fn update(
     connection: &mut Connection,
+    owner: Owner,
     id: i64,
     patch: TodoPatch,
     expected: Option<&Expected>,
@@ -151,14 +185,15 @@ pub(crate) fn update(
     let transaction = statement_scope(connection)?;
     // The check and the write are atomic: this transaction holds the write
     // lock, and this thread is the only writer.
-    check_version(&transaction, id, expected)?;
-    let updated = apply(&transaction, id, patch, now())?.ok_or(StoreError::NotFound(id))?;
+    check_version(&transaction, owner, id, expected)?;
+    let updated = apply(&transaction, owner, id, patch, now())?.ok_or(StoreError::NotFound(id))?;
     transaction.commit()?;
     Ok(updated)
 }
 
 pub(crate) fn update_many(
     connection: &mut Connection,
+    owner: Owner,
     patches: Vec<IdentifiedPatch>,
 ) -> Outcome<Vec<Todo>> {
     let transaction = write_transaction(connection)?;
@@ -167,14 +202,21 @@ pub(crate) fn update_many(
     // In input order, so the first missing id is the one reported; returning
     // early drops the transaction, which rolls back what was applied.
     for IdentifiedPatch { id, patch } in patches {
-        updated.push(apply(&transaction, id, patch, now)?.ok_or(StoreError::NotFound(id))?);
+        updated.push(apply(&transaction, owner, id, patch, now)?.ok_or(StoreError::NotFound(id))?);
     }
     transaction.commit()?;
     Ok(updated)
 }
 
-/// Applies `patch` to the todo `id`; `None` when there is no such todo.
-fn apply(connection: &Connection, id: i64, patch: TodoPatch, now: i64) -> Outcome<Option<Todo>> {
+/// Applies `patch` to `owner`'s todo `id`; `None` when there is no such
+/// todo.
+fn apply(
+    connection: &Connection,
+    owner: Owner,
+    id: i64,
+    patch: TodoPatch,
+    now: i64,
+) -> Outcome<Option<Todo>> {
     let todo = connection
         .prepare_cached(&UPDATE)?
         .query_row(
@@ -189,6 +231,7 @@ fn apply(connection: &Connection, id: i64, patch: TodoPatch, now: i64) -> Outcom
                 ":due_date": patch.due_date.flatten().as_ref().map(micros),
                 ":completed": patch.completed,
                 ":now": now,
+                ":owner": owner.id(),
             },
             todo_from_row,
         )
@@ -198,25 +241,33 @@ fn apply(connection: &Connection, id: i64, patch: TodoPatch, now: i64) -> Outcom
 
 pub(crate) fn delete(
     connection: &mut Connection,
+    owner: Owner,
     id: i64,
     expected: Option<&Expected>,
 ) -> Outcome<()> {
     let transaction = statement_scope(connection)?;
-    check_version(&transaction, id, expected)?;
+    check_version(&transaction, owner, id, expected)?;
     transaction
         .prepare_cached(DELETE)?
-        .execute(named_params! { ":id": id })?;
+        .execute(named_params! { ":id": id, ":owner": owner.id() })?;
     transaction.commit()?;
     Ok(())
 }
 
-/// Fails with `NotFound` when the todo is absent (whatever `expected` says,
-/// API.md "Errors", 412) and `PreconditionFailed` when its version is not
-/// one `expected` accepts.
-fn check_version(connection: &Connection, id: i64, expected: Option<&Expected>) -> Outcome<()> {
+/// Fails with `NotFound` when `owner` has no such todo (whatever `expected`
+/// says, API.md "Errors", 412; another owner's is no different) and
+/// `PreconditionFailed` when its version is not one `expected` accepts.
+fn check_version(
+    connection: &Connection,
+    owner: Owner,
+    id: i64,
+    expected: Option<&Expected>,
+) -> Outcome<()> {
     let version: i64 = connection
         .prepare_cached(VERSION)?
-        .query_row(named_params! { ":id": id }, |row| row.get(0))
+        .query_row(named_params! { ":id": id, ":owner": owner.id() }, |row| {
+            row.get(0)
+        })
         .optional()?
         .ok_or(StoreError::NotFound(id))?;
     match expected {
@@ -227,8 +278,12 @@ fn check_version(connection: &Connection, id: i64, expected: Option<&Expected>) 
     }
 }
 
-pub(crate) fn delete_matching(connection: &mut Connection, filter: &TodoFilter) -> Outcome<u64> {
-    let statement = delete_matching_statement(filter, Dialect::Sqlite);
+pub(crate) fn delete_matching(
+    connection: &mut Connection,
+    owner: Owner,
+    filter: &TodoFilter,
+) -> Outcome<u64> {
+    let statement = delete_matching_statement(owner, filter, Dialect::Sqlite);
     let transaction = statement_scope(connection)?;
     let deleted = transaction
         .prepare_cached(&statement.sql)?

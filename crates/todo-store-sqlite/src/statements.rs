@@ -7,26 +7,26 @@ use std::sync::LazyLock;
 
 use todo_listing_sql::TODO_COLUMNS;
 
-/// Inserts one todo: `:title`, `:title_search` (the lowercased title),
-/// `:description`, `:priority`, `:due_date` and `:now` in microseconds,
-/// `:completed`.
+/// Inserts one todo of `:owner`: `:title`, `:title_search` (the lowercased
+/// title), `:description`, `:priority`, `:due_date` and `:now` in
+/// microseconds, `:completed`.
 pub static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 insert into todos (
     title, title_search, description, priority, due_date, completed,
-    created_at, updated_at, version
+    created_at, updated_at, version, owner
 )
 values (
     :title, :title_search, :description, :priority, :due_date, :completed,
-    :now, :now, 1
+    :now, :now, 1, :owner
 )
 returning {TODO_COLUMNS}
 "
     )
 });
 
-/// Applies a patch to the todo `:id`. One statement for every patch, so it
+/// Applies a patch to the todo `:id` of `:owner`. One statement for every patch, so it
 /// is prepared once: a field the patch leaves alone is bound as null
 /// (non-null columns) or flagged off (`:set_description`, `:set_due_date`:
 /// nullable columns, where null is a value the patch may set).
@@ -42,32 +42,46 @@ set title = coalesce(:title, title),
     completed = coalesce(:completed, completed),
     updated_at = :now,
     version = version + 1
-where id = :id
+where id = :id and owner = :owner
 returning {TODO_COLUMNS}
 "
     )
 });
 
-/// The todo `:id`.
+/// The todo `:id` of `:owner`.
 pub static GET: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 select {TODO_COLUMNS}
 from todos
-where id = :id
+where id = :id and owner = :owner
 "
     )
 });
 
-/// The version of the todo `:id`, for an `If-Match` check.
+/// The version of the todo `:id` of `:owner`, for an `If-Match` check.
 pub const VERSION: &str = r"
 select version
 from todos
-where id = :id
+where id = :id and owner = :owner
 ";
 
-/// Deletes the todo `:id`.
+/// Deletes the todo `:id` of `:owner`.
 pub const DELETE: &str = r"
 delete from todos
-where id = :id
+where id = :id and owner = :owner
+";
+
+/// The owner whose subject is `:subject`.
+pub const SELECT_USER: &str = r"
+select id
+from users
+where subject = :subject
+";
+
+/// Makes the owner whose subject is `:subject`, at `:now`.
+pub const INSERT_USER: &str = r"
+insert into users (subject, created_at)
+values (:subject, :now)
+returning id
 ";

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use todo_core::{
     Creation, Expected, GroupObserver, GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome,
-    ListQuery, NewTodo, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch,
-    TodoStore,
+    ListQuery, NewTodo, Owner, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter,
+    TodoPatch, TodoStore,
 };
 
 use crate::connection::{self, ConnectionSettings};
@@ -253,17 +253,30 @@ impl fmt::Debug for SqliteStore {
 #[async_trait]
 impl TodoStore for SqliteStore {
     #[tracing::instrument(skip_all)]
-    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
+    async fn owner_of(&self, subject: &str) -> Result<Owner, StoreError> {
+        let subject = subject.to_owned();
         self.run(Lane::Write, move |connection| {
-            queries::create(connection, todo)
+            queries::owner_of(connection, &subject)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create(&self, owner: Owner, todo: NewTodo) -> Result<Todo, StoreError> {
+        self.run(Lane::Write, move |connection| {
+            queries::create(connection, owner, todo)
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
-    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+    async fn create_many(
+        &self,
+        owner: Owner,
+        todos: Vec<NewTodo>,
+    ) -> Result<Vec<Todo>, StoreError> {
         self.run(Lane::Write, move |connection| {
-            queries::create_many(connection, todos)
+            queries::create_many(connection, owner, todos)
         })
         .await
     }
@@ -271,15 +284,16 @@ impl TodoStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn create_keyed(
         &self,
+        owner: Owner,
         key: &IdempotencyKey,
         creation: Creation,
     ) -> Result<KeyedOutcome, StoreError> {
-        let Some(_claim) = self.inner.keys_in_flight.claim(key) else {
+        let Some(_claim) = self.inner.keys_in_flight.claim(owner, key) else {
             return Err(StoreError::IdempotencyKeyInFlight);
         };
         let key = key.clone();
         self.run(Lane::Write, move |connection| {
-            idempotency::create_keyed(connection, &key, creation)
+            idempotency::create_keyed(connection, owner, &key, creation)
         })
         .await
     }
@@ -303,16 +317,18 @@ impl TodoStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(id = id))]
-    async fn get(&self, id: i64) -> Result<Todo, StoreError> {
-        self.run(Lane::Read, move |connection| queries::get(connection, id))
-            .await
+    async fn get(&self, owner: Owner, id: i64) -> Result<Todo, StoreError> {
+        self.run(Lane::Read, move |connection| {
+            queries::get(connection, owner, id)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(&self, owner: Owner, query: &ListQuery) -> Result<Page, StoreError> {
         let query = query.clone();
         self.run(Lane::Read, move |connection| {
-            queries::list(connection, &query)
+            queries::list(connection, owner, &query)
         })
         .await
     }
@@ -320,39 +336,49 @@ impl TodoStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(id = id))]
     async fn update(
         &self,
+        owner: Owner,
         id: i64,
         patch: TodoPatch,
         expected: Option<&Expected>,
     ) -> Result<Todo, StoreError> {
         let expected = expected.cloned();
         self.run(Lane::Write, move |connection| {
-            queries::update(connection, id, patch, expected.as_ref())
+            queries::update(connection, owner, id, patch, expected.as_ref())
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(count = patches.len()))]
-    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError> {
+    async fn update_many(
+        &self,
+        owner: Owner,
+        patches: Vec<IdentifiedPatch>,
+    ) -> Result<Vec<Todo>, StoreError> {
         self.run(Lane::Write, move |connection| {
-            queries::update_many(connection, patches)
+            queries::update_many(connection, owner, patches)
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(id = id))]
-    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Option<&Expected>,
+    ) -> Result<(), StoreError> {
         let expected = expected.cloned();
         self.run(Lane::Write, move |connection| {
-            queries::delete(connection, id, expected.as_ref())
+            queries::delete(connection, owner, id, expected.as_ref())
         })
         .await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
+    async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError> {
         let filter = filter.clone();
         self.run(Lane::Write, move |connection| {
-            queries::delete_matching(connection, &filter)
+            queries::delete_matching(connection, owner, &filter)
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use todo_core::{
-    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Priority, Sort, SortField,
+    Description, Expected, IdentifiedPatch, ListQuery, NewTodo, Owner, Priority, Sort, SortField,
     StoreError, Title, TodoFilter, TodoPatch, TodoStore, parse_timestamp,
 };
 use todo_store_sqlite::{OpenError, SqliteOptions, SqliteStore};
@@ -45,12 +45,15 @@ async fn a_created_todo_reads_back_the_same() {
     let (_directory, store) = open_store().await;
     let due = parse_timestamp("2026-12-01T09:30:00.123456Z");
     let created = store
-        .create(NewTodo {
-            description: Description::parse("two litres".into()),
-            priority: Priority::new(5).expect("a priority"),
-            due_date: due,
-            ..new_todo("Buy Milk")
-        })
+        .create(
+            Owner::ANONYMOUS,
+            NewTodo {
+                description: Description::parse("two litres".into()),
+                priority: Priority::new(5).expect("a priority"),
+                due_date: due,
+                ..new_todo("Buy Milk")
+            },
+        )
         .await
         .expect("created");
     assert_eq!(created.title, "Buy Milk");
@@ -60,22 +63,37 @@ async fn a_created_todo_reads_back_the_same() {
     assert!(!created.completed);
     assert_eq!(created.version, 1);
     assert_eq!(created.created_at, created.updated_at);
-    assert_eq!(store.get(created.id).await.expect("found"), created);
+    assert_eq!(
+        store
+            .get(Owner::ANONYMOUS, created.id)
+            .await
+            .expect("found"),
+        created
+    );
 }
 
 #[tokio::test]
 async fn getting_a_missing_todo_is_not_found() {
     let (_directory, store) = open_store().await;
-    assert!(matches!(store.get(42).await, Err(StoreError::NotFound(42))));
+    assert!(matches!(
+        store.get(Owner::ANONYMOUS, 42).await,
+        Err(StoreError::NotFound(42))
+    ));
 }
 
 #[tokio::test]
 async fn a_listing_is_newest_first_and_filters_by_title() {
     let (_directory, store) = open_store().await;
     for name in ["Buy milk", "Walk the dog", "BUY bread"] {
-        store.create(new_todo(name)).await.expect("created");
+        store
+            .create(Owner::ANONYMOUS, new_todo(name))
+            .await
+            .expect("created");
     }
-    let all = store.list(&ListQuery::default()).await.expect("listed");
+    let all = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .expect("listed");
     let titles: Vec<_> = all.todos.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, ["BUY bread", "Walk the dog", "Buy milk"]);
 
@@ -86,7 +104,7 @@ async fn a_listing_is_newest_first_and_filters_by_title() {
         },
         ..ListQuery::default()
     };
-    let found = store.list(&query).await.expect("listed");
+    let found = store.list(Owner::ANONYMOUS, &query).await.expect("listed");
     let titles: Vec<_> = found.todos.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, ["BUY bread", "Buy milk"]);
 }
@@ -105,7 +123,7 @@ async fn a_due_date_walk_puts_undated_todos_last_both_ways_and_pages_by_cursor()
             due_date: due.and_then(parse_timestamp),
             ..new_todo(name)
         };
-        store.create(todo).await.expect("created");
+        store.create(Owner::ANONYMOUS, todo).await.expect("created");
     }
     for (descending, expected) in [
         (false, ["early", "middle", "late", "undated 1", "undated 2"]),
@@ -122,7 +140,7 @@ async fn a_due_date_walk_puts_undated_todos_last_both_ways_and_pages_by_cursor()
         };
         let mut walked = Vec::new();
         loop {
-            let page = store.list(&query).await.expect("listed");
+            let page = store.list(Owner::ANONYMOUS, &query).await.expect("listed");
             walked.extend(page.todos.iter().map(|todo| todo.title.clone()));
             match page.next {
                 Some(next) => query.after = Some(next),
@@ -137,11 +155,14 @@ async fn a_due_date_walk_puts_undated_todos_last_both_ways_and_pages_by_cursor()
 async fn an_update_changes_only_the_fields_it_sets_and_counts_the_change() {
     let (_directory, store) = open_store().await;
     let created = store
-        .create(NewTodo {
-            description: Description::parse("two litres".into()),
-            due_date: parse_timestamp("2026-12-01"),
-            ..new_todo("Buy milk")
-        })
+        .create(
+            Owner::ANONYMOUS,
+            NewTodo {
+                description: Description::parse("two litres".into()),
+                due_date: parse_timestamp("2026-12-01"),
+                ..new_todo("Buy milk")
+            },
+        )
         .await
         .expect("created");
     let patch = TodoPatch {
@@ -151,7 +172,12 @@ async fn an_update_changes_only_the_fields_it_sets_and_counts_the_change() {
         ..TodoPatch::default()
     };
     let updated = store
-        .update(created.id, patch, Some(&Expected::Versions(vec![1])))
+        .update(
+            Owner::ANONYMOUS,
+            created.id,
+            patch,
+            Some(&Expected::Versions(vec![1])),
+        )
         .await
         .expect("updated");
     assert_eq!(updated.title, "Buy oat milk");
@@ -162,35 +188,63 @@ async fn an_update_changes_only_the_fields_it_sets_and_counts_the_change() {
     assert_eq!(updated.version, 2);
     assert_eq!(updated.created_at, created.created_at);
     assert!(updated.updated_at >= created.updated_at);
-    assert_eq!(store.get(created.id).await.expect("found"), updated);
+    assert_eq!(
+        store
+            .get(Owner::ANONYMOUS, created.id)
+            .await
+            .expect("found"),
+        updated
+    );
 }
 
 #[tokio::test]
 async fn an_update_with_a_stale_version_fails_and_changes_nothing() {
     let (_directory, store) = open_store().await;
-    let created = store.create(new_todo("Buy milk")).await.expect("created");
+    let created = store
+        .create(Owner::ANONYMOUS, new_todo("Buy milk"))
+        .await
+        .expect("created");
     let patch = TodoPatch {
         title: Some(title("Changed")),
         ..TodoPatch::default()
     };
     store
-        .update(created.id, patch.clone(), None)
+        .update(Owner::ANONYMOUS, created.id, patch.clone(), None)
         .await
         .expect("updated");
-    let current = store.get(created.id).await.expect("found");
+    let current = store
+        .get(Owner::ANONYMOUS, created.id)
+        .await
+        .expect("found");
 
     let stale = store
-        .update(created.id, patch, Some(&Expected::Versions(vec![1])))
+        .update(
+            Owner::ANONYMOUS,
+            created.id,
+            patch,
+            Some(&Expected::Versions(vec![1])),
+        )
         .await;
     assert!(matches!(stale, Err(StoreError::PreconditionFailed)));
-    assert_eq!(store.get(created.id).await.expect("found"), current);
+    assert_eq!(
+        store
+            .get(Owner::ANONYMOUS, created.id)
+            .await
+            .expect("found"),
+        current
+    );
 }
 
 #[tokio::test]
 async fn an_update_of_a_missing_todo_is_not_found_whatever_it_expects() {
     let (_directory, store) = open_store().await;
     let result = store
-        .update(7, TodoPatch::default(), Some(&Expected::Any))
+        .update(
+            Owner::ANONYMOUS,
+            7,
+            TodoPatch::default(),
+            Some(&Expected::Any),
+        )
         .await;
     assert!(matches!(result, Err(StoreError::NotFound(7))));
 }
@@ -198,8 +252,14 @@ async fn an_update_of_a_missing_todo_is_not_found_whatever_it_expects() {
 #[tokio::test]
 async fn a_bulk_update_with_a_missing_id_names_the_first_missing_and_changes_nothing() {
     let (_directory, store) = open_store().await;
-    let first = store.create(new_todo("One")).await.expect("created");
-    let second = store.create(new_todo("Two")).await.expect("created");
+    let first = store
+        .create(Owner::ANONYMOUS, new_todo("One"))
+        .await
+        .expect("created");
+    let second = store
+        .create(Owner::ANONYMOUS, new_todo("Two"))
+        .await
+        .expect("created");
     let done = TodoPatch {
         completed: Some(true),
         ..TodoPatch::default()
@@ -211,17 +271,29 @@ async fn a_bulk_update_with_a_missing_id_names_the_first_missing_and_changes_not
             patch: done.clone(),
         })
         .collect();
-    let result = store.update_many(patches).await;
+    let result = store.update_many(Owner::ANONYMOUS, patches).await;
     assert!(matches!(result, Err(StoreError::NotFound(1000))));
-    assert_eq!(store.get(first.id).await.expect("found"), first);
-    assert_eq!(store.get(second.id).await.expect("found"), second);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, first.id).await.expect("found"),
+        first
+    );
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, second.id).await.expect("found"),
+        second
+    );
 }
 
 #[tokio::test]
 async fn a_bulk_update_returns_the_todos_in_input_order() {
     let (_directory, store) = open_store().await;
-    let first = store.create(new_todo("One")).await.expect("created");
-    let second = store.create(new_todo("Two")).await.expect("created");
+    let first = store
+        .create(Owner::ANONYMOUS, new_todo("One"))
+        .await
+        .expect("created");
+    let second = store
+        .create(Owner::ANONYMOUS, new_todo("Two"))
+        .await
+        .expect("created");
     let patches = vec![
         IdentifiedPatch {
             id: second.id,
@@ -235,7 +307,10 @@ async fn a_bulk_update_returns_the_todos_in_input_order() {
             patch: TodoPatch::default(),
         },
     ];
-    let updated = store.update_many(patches).await.expect("updated");
+    let updated = store
+        .update_many(Owner::ANONYMOUS, patches)
+        .await
+        .expect("updated");
     let ids: Vec<_> = updated.iter().map(|todo| todo.id).collect();
     assert_eq!(ids, [second.id, first.id]);
     assert_eq!(updated[0].priority, 1);
@@ -245,23 +320,37 @@ async fn a_bulk_update_returns_the_todos_in_input_order() {
 #[tokio::test]
 async fn a_deleted_todo_is_gone_and_a_stale_delete_keeps_it() {
     let (_directory, store) = open_store().await;
-    let created = store.create(new_todo("Buy milk")).await.expect("created");
+    let created = store
+        .create(Owner::ANONYMOUS, new_todo("Buy milk"))
+        .await
+        .expect("created");
     let stale = store
-        .delete(created.id, Some(&Expected::Versions(vec![2])))
+        .delete(
+            Owner::ANONYMOUS,
+            created.id,
+            Some(&Expected::Versions(vec![2])),
+        )
         .await;
     assert!(matches!(stale, Err(StoreError::PreconditionFailed)));
-    assert_eq!(store.get(created.id).await.expect("kept"), created);
+    assert_eq!(
+        store.get(Owner::ANONYMOUS, created.id).await.expect("kept"),
+        created
+    );
 
     store
-        .delete(created.id, Some(&Expected::Versions(vec![1])))
+        .delete(
+            Owner::ANONYMOUS,
+            created.id,
+            Some(&Expected::Versions(vec![1])),
+        )
         .await
         .expect("deleted");
     assert!(matches!(
-        store.get(created.id).await,
+        store.get(Owner::ANONYMOUS, created.id).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.delete(created.id, None).await,
+        store.delete(Owner::ANONYMOUS, created.id, None).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -271,10 +360,13 @@ async fn deleting_by_filter_removes_only_the_matching_todos_and_counts_them() {
     let (_directory, store) = open_store().await;
     for (name, completed) in [("a", true), ("b", false), ("c", true)] {
         store
-            .create(NewTodo {
-                completed,
-                ..new_todo(name)
-            })
+            .create(
+                Owner::ANONYMOUS,
+                NewTodo {
+                    completed,
+                    ..new_todo(name)
+                },
+            )
             .await
             .expect("created");
     }
@@ -282,8 +374,17 @@ async fn deleting_by_filter_removes_only_the_matching_todos_and_counts_them() {
         completed: Some(true),
         ..TodoFilter::default()
     };
-    assert_eq!(store.delete_matching(&filter).await.expect("deleted"), 2);
-    let left = store.list(&ListQuery::default()).await.expect("listed");
+    assert_eq!(
+        store
+            .delete_matching(Owner::ANONYMOUS, &filter)
+            .await
+            .expect("deleted"),
+        2
+    );
+    let left = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .expect("listed");
     let titles: Vec<_> = left.todos.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, ["b"]);
 }
@@ -293,14 +394,20 @@ async fn a_bulk_create_stores_the_todos_in_input_order() {
     let (_directory, store) = open_store().await;
     let names = ["first", "second", "third", "fourth"];
     let created = store
-        .create_many(names.iter().map(|name| new_todo(name)).collect())
+        .create_many(
+            Owner::ANONYMOUS,
+            names.iter().map(|name| new_todo(name)).collect(),
+        )
         .await
         .expect("created");
     let titles: Vec<_> = created.iter().map(|todo| todo.title.as_str()).collect();
     assert_eq!(titles, names);
     assert!(created.windows(2).all(|pair| pair[0].id < pair[1].id));
     for todo in &created {
-        assert_eq!(&store.get(todo.id).await.expect("found"), todo);
+        assert_eq!(
+            &store.get(Owner::ANONYMOUS, todo.id).await.expect("found"),
+            todo
+        );
     }
 }
 
@@ -310,7 +417,11 @@ async fn two_hundred_concurrent_creates_all_land_with_distinct_ids() {
     let tasks: Vec<_> = (0..200)
         .map(|index| {
             let store = store.clone();
-            tokio::spawn(async move { store.create(new_todo(&format!("todo {index}"))).await })
+            tokio::spawn(async move {
+                store
+                    .create(Owner::ANONYMOUS, new_todo(&format!("todo {index}")))
+                    .await
+            })
         })
         .collect();
     let mut ids = HashSet::new();
@@ -323,7 +434,15 @@ async fn two_hundred_concurrent_creates_all_land_with_distinct_ids() {
         limit: 500,
         ..ListQuery::default()
     };
-    assert_eq!(store.list(&query).await.expect("listed").todos.len(), 200);
+    assert_eq!(
+        store
+            .list(Owner::ANONYMOUS, &query)
+            .await
+            .expect("listed")
+            .todos
+            .len(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -356,16 +475,22 @@ async fn a_write_while_another_process_holds_the_lock_is_unavailable_and_changes
     let other = rusqlite::Connection::open(&path).expect("opened");
     other.execute_batch("begin immediate").expect("locked");
 
-    let result = store.create(new_todo("Buy milk")).await;
+    let result = store.create(Owner::ANONYMOUS, new_todo("Buy milk")).await;
     assert!(
         matches!(result, Err(StoreError::Unavailable(_))),
         "{result:?}"
     );
 
     other.execute_batch("rollback").expect("unlocked");
-    let left = store.list(&ListQuery::default()).await.expect("listed");
+    let left = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .expect("listed");
     assert!(left.todos.is_empty());
-    store.create(new_todo("Buy milk")).await.expect("created");
+    store
+        .create(Owner::ANONYMOUS, new_todo("Buy milk"))
+        .await
+        .expect("created");
 }
 
 #[tokio::test]
@@ -378,7 +503,7 @@ async fn a_closed_store_answers_unavailable() {
         Err(StoreError::Unavailable(_))
     ));
     assert!(matches!(
-        store.create(new_todo("late")).await,
+        store.create(Owner::ANONYMOUS, new_todo("late")).await,
         Err(StoreError::Unavailable(_))
     ));
 }

@@ -39,8 +39,12 @@ pub enum ApiError {
     BadRequest,
     #[error("precondition failed")]
     PreconditionFailed,
-    #[error("missing or unknown access token")]
-    Unauthorized,
+    /// No credentials where they are needed, or invalid ones
+    /// (`token_sent`).
+    #[error("missing or invalid credentials")]
+    Unauthorized { token_sent: bool },
+    #[error("rate limit exceeded")]
+    TooManyRequests { retry_after: u64 },
     #[error("a request with this idempotency key is in flight")]
     IdempotencyKeyInFlight,
     #[error("request target too long")]
@@ -112,7 +116,15 @@ impl ApiError {
                 StatusCode::PRECONDITION_FAILED,
                 json!("Precondition Failed"),
             ),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!("Not authenticated")),
+            ApiError::Unauthorized { token_sent: false } => {
+                (StatusCode::UNAUTHORIZED, json!("Not authenticated"))
+            }
+            ApiError::Unauthorized { token_sent: true } => {
+                (StatusCode::UNAUTHORIZED, json!("Invalid or expired token"))
+            }
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, json!("Too Many Requests"))
+            }
             ApiError::IdempotencyKeyInFlight => (
                 StatusCode::CONFLICT,
                 json!("A request with this Idempotency-Key is still being processed; retry later"),
@@ -149,10 +161,23 @@ impl IntoResponse for ApiError {
             );
             response.extensions_mut().insert(Shed);
         }
-        if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            ApiError::Unauthorized { token_sent } => {
+                let challenge = if token_sent {
+                    HeaderValue::from_static("Bearer error=\"invalid_token\"")
+                } else {
+                    HeaderValue::from_static("Bearer")
+                };
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            _ => {}
         }
         response
     }

@@ -200,5 +200,8 @@ fn request_span<B>(
         route = route.map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
         path = request.uri().path(),
         request_id = request_id.to_str().unwrap_or_default(),
+        // The caller's subject, recorded once its credentials are checked;
+        // never its token.
+        user = tracing::field::Empty,
     )
 }

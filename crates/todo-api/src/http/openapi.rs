@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
 
 use super::state::AppState;
@@ -25,6 +26,7 @@ use super::state::AppState;
     ),
     tags(
         (name = "todos", description = "The todo resource"),
+        (name = "users", description = "Who the caller is"),
         (name = "operations", description = "Health, metrics and this documentation"),
     ),
     components(schemas(TodoSchema, NewTodoSchema, TodoPatchSchema, BulkPatchSchema, DeletedSchema, ErrorBodySchema, ValidationErrorSchema, FieldFaultSchema, LocPartSchema, PoolFiguresSchema, StatusSchema, SortSchema)),
@@ -293,6 +295,52 @@ pub struct IdempotencyKeyHeader {
     pub idempotency_key: Option<String>,
 }
 
+/// The name of the bearer scheme in the description.
+const BEARER_SCHEME: &str = "bearer";
+
+/// Adds the bearer scheme (a JWT or an access token, API.md "Users") and
+/// asks for it on every `/api` operation: required, or, when the service
+/// takes requests without credentials, optional.
+pub fn secure_api_operations(document: &mut Document, credentials_required: bool) {
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("JWT")
+        .description(Some(
+            "A JWT of the configured identity provider, or one of the access tokens \
+             (`API_TOKENS`); paste it without `Bearer `.",
+        ))
+        .build();
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(BEARER_SCHEME, SecurityScheme::Http(scheme));
+    let mut requirements = vec![SecurityRequirement::new(
+        BEARER_SCHEME,
+        Vec::<String>::new(),
+    )];
+    if !credentials_required {
+        // An empty requirement: no credentials at all also satisfy it.
+        requirements.insert(0, SecurityRequirement::default());
+    }
+    for (path, item) in document.paths.paths.iter_mut() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation.security = Some(requirements.clone());
+        }
+    }
+}
+
 /// The faults every operation on the database may answer.
 #[derive(Debug, IntoResponses)]
 pub enum CommonErrorResponses {
@@ -307,6 +355,27 @@ pub enum CommonErrorResponses {
         example = json!({"detail": "Service temporarily unavailable; retry later"}),
     )]
     Unavailable(ErrorBodySchema),
+    /// No token where one is needed, or one that is not valid (malformed,
+    /// wrongly signed, expired, another issuer or audience); nothing was
+    /// processed.
+    #[response(
+        status = 401,
+        headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent")),
+        example = json!({"detail": "Not authenticated"}),
+    )]
+    Unauthorized(ErrorBodySchema),
+    /// The caller's rate limit is spent (`RATE_LIMIT_PER_SECOND`); nothing
+    /// was processed, retry after `Retry-After` seconds.
+    #[response(
+        status = 429,
+        headers(
+            ("Retry-After" = u32, description = "Seconds to wait before retrying"),
+            ("RateLimit-Policy" = String, description = "The limit: `\"default\";q=BURST;w=SECONDS`"),
+            ("RateLimit" = String, description = "What is left: `\"default\";r=REMAINING;t=SECONDS`"),
+        ),
+        example = json!({"detail": "Too Many Requests"}),
+    )]
+    TooManyRequests(ErrorBodySchema),
 }
 
 /// The faults of a request body.

@@ -9,20 +9,24 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::state::{AppState, HttpSettings};
-use super::{docs, error, health, metrics, openapi, todos};
+use super::{docs, error, health, me, metrics, openapi, todos};
 
 /// The description of the API served with `settings`, as `/openapi.json`
-/// gives it.
-pub fn openapi_document(settings: &HttpSettings) -> OpenApi {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// gives it; `credentials_required` when every `/api` call needs a bearer
+/// token (else one is optional, as in open mode).
+pub fn openapi_document(settings: &HttpSettings, credentials_required: bool) -> OpenApi {
+    let mut document = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(todo_routes(settings))
         .merge(operation_routes())
-        .into_openapi()
+        .into_openapi();
+    openapi::secure_api_operations(&mut document, credentials_required);
+    document
 }
 
 /// The `/api` routes.
 pub(super) fn todo_routes(settings: &HttpSettings) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
+        .routes(routes!(me::me))
         .routes(routes!(
             todos::list_todos,
             todos::create_todo,

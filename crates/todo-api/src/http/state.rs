@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use todo_core::TodoStore;
 use utoipa::openapi::OpenApi;
 
-use super::access::AccessTokens;
 use super::admission::Admission;
+use super::auth::Authenticator;
+use super::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::metrics::Metrics;
 
@@ -25,13 +26,15 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The store, the settings of the HTTP layer, access tokens, admission
-/// control, the service's lifecycle, the metrics registry and the API's
-/// description.
+/// The store, the settings of the HTTP layer, who may call the API and how
+/// often, admission control, the service's lifecycle, the metrics registry
+/// and the API's description.
 pub struct SharedState {
     pub store: Arc<dyn TodoStore>,
     pub settings: Arc<HttpSettings>,
-    pub tokens: AccessTokens,
+    pub auth: Authenticator,
+    /// `None` when requests are not limited.
+    pub rate_limits: Option<RateLimits>,
     pub admission: Admission,
     pub lifecycle: Arc<Lifecycle>,
     pub metrics: Metrics,
@@ -43,7 +46,8 @@ impl std::fmt::Debug for SharedState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedState")
             .field("settings", &self.settings)
-            .field("tokens", &self.tokens)
+            .field("auth", &self.auth)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }

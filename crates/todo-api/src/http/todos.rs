@@ -14,7 +14,7 @@ use todo_core::{
     todos_json,
 };
 
-use super::access::Principal;
+use super::auth::Principal;
 use super::conditional::{expected_version, none_match_hits};
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryPairs, TodoId, all_valid};
@@ -58,11 +58,16 @@ pub async fn create_todo(
     )?;
     match key {
         None => Ok(created_response(Created::One(
-            state.store.create(new).await?,
+            state.store.create(principal.owner, new).await?,
         ))),
         Some(key) => {
-            let key = IdempotencyKey::new(principal.scope, key, TODOS_PATH, &body);
-            keyed_response(state.store.create_keyed(&key, Creation::One(new)).await?)
+            let key = IdempotencyKey::new(principal.key_scope, key, TODOS_PATH, &body);
+            keyed_response(
+                state
+                    .store
+                    .create_keyed(principal.owner, &key, Creation::One(new))
+                    .await?,
+            )
         }
     }
 }
@@ -100,12 +105,14 @@ pub async fn create_todos(
         idempotency_key(&headers),
     )?;
     let outcome = match key {
-        None => KeyedOutcome::Created(Created::Many(state.store.create_many(todos).await?)),
+        None => KeyedOutcome::Created(Created::Many(
+            state.store.create_many(principal.owner, todos).await?,
+        )),
         Some(key) => {
-            let key = IdempotencyKey::new(principal.scope, key, BULK_PATH, &body);
+            let key = IdempotencyKey::new(principal.key_scope, key, BULK_PATH, &body);
             state
                 .store
-                .create_keyed(&key, Creation::Many(todos))
+                .create_keyed(principal.owner, &key, Creation::Many(todos))
                 .await?
         }
     };
@@ -197,17 +204,19 @@ fn json_body(body: impl IntoResponse) -> impl IntoResponse {
 )]
 pub async fn list_todos(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
     QueryPairs(params): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let query = ListQuery::from_params(&params)?;
-    let page = state.store.list(&query).await?;
+    let owner = principal.owner;
+    let query = ListQuery::from_params(&params, owner)?;
+    let page = state.store.list(owner, &query).await?;
     let mut response = json_body(todos_json(&page.todos)).into_response();
     if let Some(next) = &page.next {
         let target = format!(
             "{}?{}",
             uri.path(),
-            encode_params(&query.next_page_params(next))
+            encode_params(&query.next_page_params(owner, next))
         );
         let link = HeaderValue::from_str(&format!("<{target}>; rel=\"next\""))
             .map_err(|_| ApiError::Internal)?;
@@ -239,11 +248,12 @@ fn encode_params(params: &[(&str, String)]) -> String {
 )]
 pub async fn get_todo(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     TodoId(id): TodoId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = id?;
-    let todo = state.store.get(id).await?;
+    let todo = state.store.get(principal.owner, id).await?;
     if none_match_hits(&headers, &todo) {
         let etag = etag_header(&todo)?;
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
@@ -265,13 +275,17 @@ pub async fn get_todo(
 )]
 pub async fn update_todo(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     TodoId(id): TodoId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let (id, patch) = all_valid(id, TodoPatch::from_json(&body, &Loc::body()))?;
     let expected = expected_version(&headers, id);
-    let todo = state.store.update(id, patch, expected.as_ref()).await?;
+    let todo = state
+        .store
+        .update(principal.owner, id, patch, expected.as_ref())
+        .await?;
     Ok(with_etag(todo))
 }
 
@@ -289,6 +303,7 @@ pub async fn update_todo(
 )]
 pub async fn replace_todo(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     TodoId(id): TodoId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
@@ -297,7 +312,12 @@ pub async fn replace_todo(
     let expected = expected_version(&headers, id);
     let todo = state
         .store
-        .update(id, replacement.into_replacement(), expected.as_ref())
+        .update(
+            principal.owner,
+            id,
+            replacement.into_replacement(),
+            expected.as_ref(),
+        )
         .await?;
     Ok(with_etag(todo))
 }
@@ -315,12 +335,16 @@ pub async fn replace_todo(
 )]
 pub async fn delete_todo(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     TodoId(id): TodoId,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let id = id?;
     let expected = expected_version(&headers, id);
-    state.store.delete(id, expected.as_ref()).await?;
+    state
+        .store
+        .delete(principal.owner, id, expected.as_ref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -342,12 +366,13 @@ pub async fn delete_todo(
 )]
 pub async fn update_todos(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let patches = identified_patches_from_json(&body, state.settings.max_bulk_items)?;
     let todos = state
         .store
-        .update_many(patches)
+        .update_many(principal.owner, patches)
         .await
         .map_err(|error| match error {
             StoreError::NotFound(id) => ApiError::BulkTodoNotFound(id),
@@ -369,10 +394,14 @@ pub async fn update_todos(
 )]
 pub async fn delete_todos(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     QueryPairs(params): QueryPairs,
 ) -> Result<Response, ApiError> {
     let filter = delete_filter_from_params(&params)?;
-    let deleted = state.store.delete_matching(&filter).await?;
+    let deleted = state
+        .store
+        .delete_matching(principal.owner, &filter)
+        .await?;
     Ok(Json(json!({ "deleted": deleted })).into_response())
 }
 

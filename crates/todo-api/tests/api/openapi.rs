@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::support::{Backend, TestApp};
 
 /// The endpoints of API.md's table, as `(method, path template)`.
-const CONTRACT: [(&str, &str); 16] = [
+const CONTRACT: [(&str, &str); 17] = [
+    ("GET", "/api/me"),
     ("POST", "/api/todo"),
     ("GET", "/api/todo"),
     ("DELETE", "/api/todo"),

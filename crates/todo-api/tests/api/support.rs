@@ -100,7 +100,7 @@ impl TestApp {
         argv.extend_from_slice(args);
         let config = Cli::parse_from(argv).config;
         let store = storage::open_store(&config).await.unwrap();
-        let App { router, state } = build_app(store, &config);
+        let App { router, state } = build_app(store, &config).await.unwrap();
         TestApp {
             admission: state.admission.clone(),
             store: state.store.clone(),

@@ -3,7 +3,7 @@
 //! store's single-row statement), each `$n` replaced by a pgbench variable
 //! carrying the value the load tool sends, or a typed `null`.
 
-use todo_core::ListQuery;
+use todo_core::{ListQuery, Owner};
 use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
 use todo_load::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
 use todo_store_postgres::statements::{INSERT, SELECT_ONE, UPDATE};
@@ -51,7 +51,10 @@ pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
                 Op::Create => {
                     text.starts_with("insert into todos (title") && !text.contains("unnest")
                 }
-                Op::Read => text.starts_with("select id, title") && text.ends_with("where id = $1"),
+                Op::Read => {
+                    text.starts_with("select id, title")
+                        && text.ends_with("where id = $1 and owner = $2")
+                }
                 Op::List => text.starts_with("select id, title") && text.contains(" limit "),
                 Op::Update => text.starts_with("update todos") && !text.contains("unnest"),
             }
@@ -63,6 +66,8 @@ pub fn statement_for(op: Op, issued: &[Issued]) -> Option<String> {
 /// The values the load tool sends for `op`, placeholder by placeholder.
 fn values(op: Op) -> Vec<Value> {
     let fixed = |name, value: &str| Value::Fixed(name, value.to_owned());
+    // The bench serves in open mode: every todo is the anonymous user's.
+    let owner = || Value::Fixed("owner", Owner::ANONYMOUS.id().to_string());
     match op {
         // POST /api/todo with the body of `Op::request`.
         Op::Create => vec![
@@ -72,8 +77,9 @@ fn values(op: Op) -> Vec<Value> {
             Value::Random("priority", 1, 5),
             fixed("due", "2030-01-01T00:00:00Z"),
             fixed("no", "false"),
+            owner(),
         ],
-        Op::Read => vec![Value::Random("id", 0, 0)],
+        Op::Read => vec![Value::Random("id", 0, 0), owner()],
         // PATCH {"priority": p}: only the priority is set, any version.
         Op::Update => vec![
             Value::Random("id", 0, 0),
@@ -87,6 +93,7 @@ fn values(op: Op) -> Vec<Value> {
             Value::Null,
             fixed("yes", "true"),
             fixed("no_versions", "{}"),
+            owner(),
         ],
         Op::List => list_values(),
     }
@@ -106,8 +113,8 @@ pub fn list_statement_for(path: &str) -> Option<Statement> {
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (percent_decode(k), percent_decode(v)))
         .collect();
-    let query = ListQuery::from_params(&pairs).ok()?;
-    Some(list_statement(&query, Dialect::Postgres))
+    let query = ListQuery::from_params(&pairs, Owner::ANONYMOUS).ok()?;
+    Some(list_statement(Owner::ANONYMOUS, &query, Dialect::Postgres))
 }
 
 /// Undoes the percent-encoding of a query-string value (`+` is a space).
@@ -315,8 +322,8 @@ mod tests {
         assert_eq!(
             text,
             "\\set priority random(1, 5)\n\
-             insert into todos (title, title_search, description, priority, due_date, completed) \
-             values (:title, :title_search, :description, :priority, :due, :no) \
+             insert into todos (title, title_search, description, priority, due_date, completed, owner) \
+             values (:title, :title_search, :description, :priority, :due, :no, :owner) \
              returning id, title, description, priority, due_date, completed, created_at, \
              updated_at, version;\n"
         );
@@ -328,16 +335,19 @@ mod tests {
         let url = "/api/todo?q=caf%C3%A9+50%25&limit=100";
         let statement = list_statement_for(url).unwrap().sql;
         let text = listing_script(url, &statement, &mut defines).unwrap();
-        assert!(text.contains("like :l1"), "{text}");
-        assert_eq!(defines[0], r"l1=%café 50\%%");
+        // The owner first, then the filter.
+        assert!(text.contains("owner = :l1"), "{text}");
+        assert!(text.contains("like :l2"), "{text}");
+        assert_eq!(defines[1], r"l2=%café 50\%%");
         // The limit is the page size plus one, then the offset.
-        assert!(defines.contains(&"l2=101".to_owned()), "{defines:?}");
+        assert!(defines.contains(&"l3=101".to_owned()), "{defines:?}");
     }
 
     #[test]
     fn the_listing_values_come_from_the_shared_sql_builder() {
         let values = list_values();
-        // completed = false, then the limit (page size + 1) and the offset.
+        // The owner, completed = false, then the limit (page size + 1) and
+        // the offset.
         let fixed: Vec<String> = values
             .iter()
             .map(|value| match value {
@@ -345,6 +355,6 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect();
-        assert_eq!(fixed, ["false", "21", "0"]);
+        assert_eq!(fixed, ["1", "false", "21", "0"]);
     }
 }

@@ -7,14 +7,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 
 use super::{Position, Sort, SortField, SortValue, TodoFilter};
+use crate::owner::Owner;
 use crate::todo::Timestamp;
 
 const FORMAT_VERSION: u8 = 1;
 
 /// Encodes where a page ended, for the `cursor` of the next one.
-pub(super) fn encode_cursor(filter: &TodoFilter, sort: Sort, position: &Position) -> String {
+pub(super) fn encode_cursor(
+    filter: &TodoFilter,
+    sort: Sort,
+    owner: Owner,
+    position: &Position,
+) -> String {
     let mut bytes = vec![FORMAT_VERSION, sort.code()];
-    bytes.extend_from_slice(&filter.fingerprint().to_be_bytes());
+    bytes.extend_from_slice(&filter.fingerprint(owner).to_be_bytes());
     bytes.extend_from_slice(&position.id.to_be_bytes());
     match position.value {
         SortValue::CreatedAt(at) => bytes.extend_from_slice(&at.timestamp_micros().to_be_bytes()),
@@ -31,9 +37,14 @@ pub(super) fn encode_cursor(filter: &TodoFilter, sort: Sort, position: &Position
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Decodes a cursor made for exactly this sort and these filters; `None`
-/// for anything else.
-pub(super) fn decode_cursor(text: &str, filter: &TodoFilter, sort: Sort) -> Option<Position> {
+/// Decodes a cursor made for exactly this sort, these filters and this
+/// owner; `None` for anything else.
+pub(super) fn decode_cursor(
+    text: &str,
+    filter: &TodoFilter,
+    sort: Sort,
+    owner: Owner,
+) -> Option<Position> {
     let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
     let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
     if crc32fast::hash(body).to_be_bytes() != checksum {
@@ -43,7 +54,7 @@ pub(super) fn decode_cursor(text: &str, filter: &TodoFilter, sort: Sort) -> Opti
     if reader.byte()? != FORMAT_VERSION || reader.byte()? != sort.code() {
         return None;
     }
-    if u32::from_be_bytes(reader.take()?) != filter.fingerprint() {
+    if u32::from_be_bytes(reader.take()?) != filter.fingerprint(owner) {
         return None;
     }
     let id = i64::from_be_bytes(reader.take()?);
@@ -83,6 +94,8 @@ mod tests {
     use super::*;
     use crate::todo::parse_timestamp;
 
+    const ANYONE: Owner = Owner::ANONYMOUS;
+
     fn sort(field: SortField) -> Sort {
         Sort {
             field,
@@ -106,8 +119,11 @@ mod tests {
         };
         for (field, value) in cases {
             let position = Position { value, id: 42 };
-            let cursor = encode_cursor(&filter, sort(field), &position);
-            assert_eq!(decode_cursor(&cursor, &filter, sort(field)), Some(position));
+            let cursor = encode_cursor(&filter, sort(field), ANYONE, &position);
+            assert_eq!(
+                decode_cursor(&cursor, &filter, sort(field), ANYONE),
+                Some(position)
+            );
         }
     }
 
@@ -121,20 +137,44 @@ mod tests {
             value: SortValue::Priority(2),
             id: 7,
         };
-        let cursor = encode_cursor(&filter, sort(SortField::Priority), &position);
+        let cursor = encode_cursor(&filter, sort(SortField::Priority), ANYONE, &position);
         assert!(
-            decode_cursor(&cursor, &TodoFilter::default(), sort(SortField::Priority)).is_none()
+            decode_cursor(
+                &cursor,
+                &TodoFilter::default(),
+                sort(SortField::Priority),
+                ANYONE
+            )
+            .is_none()
         );
         let descending = Sort {
             field: SortField::Priority,
             descending: true,
         };
-        assert!(decode_cursor(&cursor, &filter, descending).is_none());
+        assert!(decode_cursor(&cursor, &filter, descending, ANYONE).is_none());
         let mut altered = cursor.into_bytes();
         altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
         let altered = String::from_utf8(altered).unwrap();
-        assert!(decode_cursor(&altered, &filter, sort(SortField::Priority)).is_none());
-        assert!(decode_cursor("", &filter, sort(SortField::Priority)).is_none());
-        assert!(decode_cursor("!!", &filter, sort(SortField::Priority)).is_none());
+        assert!(decode_cursor(&altered, &filter, sort(SortField::Priority), ANYONE).is_none());
+        assert!(decode_cursor("", &filter, sort(SortField::Priority), ANYONE).is_none());
+        assert!(decode_cursor("!!", &filter, sort(SortField::Priority), ANYONE).is_none());
+    }
+
+    #[test]
+    fn a_cursor_is_refused_to_any_other_user() {
+        let filter = TodoFilter::default();
+        let position = Position {
+            value: SortValue::Id,
+            id: 7,
+        };
+        let alice = Owner::from_id(2);
+        let bob = Owner::from_id(3);
+        let cursor = encode_cursor(&filter, sort(SortField::Id), alice, &position);
+        assert_eq!(
+            decode_cursor(&cursor, &filter, sort(SortField::Id), alice),
+            Some(position)
+        );
+        assert!(decode_cursor(&cursor, &filter, sort(SortField::Id), bob).is_none());
+        assert!(decode_cursor(&cursor, &filter, sort(SortField::Id), ANYONE).is_none());
     }
 }

@@ -1,10 +1,9 @@
 //! Checks of `update`, `update_many` and `delete`, with and without an
 //! expected version (API.md, "Optimistic concurrency").
 
-use std::sync::Arc;
-
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
-use crate::store::{Expected, StoreError, TodoStore};
+use crate::store::{Expected, StoreError};
+use crate::testing::UserStore;
 use crate::testing::seed::{all_todos, at, description, new_todo, priority};
 use crate::todo::{Title, Todo};
 
@@ -55,7 +54,7 @@ fn assert_precondition_failed(result: Result<impl std::fmt::Debug, StoreError>) 
     );
 }
 
-pub async fn update_changes_only_the_fields_set_and_bumps_the_version(store: Arc<dyn TodoStore>) {
+pub async fn update_changes_only_the_fields_set_and_bumps_the_version(store: UserStore) {
     let mut current = store.create(full_todo("patch me")).await.unwrap();
     let other = store.create(full_todo("bystander")).await.unwrap();
     let patches: Vec<(TodoPatch, Apply)> = vec![
@@ -124,9 +123,7 @@ pub async fn update_changes_only_the_fields_set_and_bumps_the_version(store: Arc
     );
 }
 
-pub async fn update_with_none_inside_some_clears_description_and_due_date(
-    store: Arc<dyn TodoStore>,
-) {
+pub async fn update_with_none_inside_some_clears_description_and_due_date(store: UserStore) {
     let before = store.create(full_todo("clear me")).await.unwrap();
     let patch = TodoPatch {
         description: Some(None),
@@ -144,7 +141,7 @@ pub async fn update_with_none_inside_some_clears_description_and_due_date(
     assert_eq!(store.get(before.id).await.unwrap(), after);
 }
 
-pub async fn update_with_a_stale_version_fails_and_changes_nothing(store: Arc<dyn TodoStore>) {
+pub async fn update_with_a_stale_version_fails_and_changes_nothing(store: UserStore) {
     let first = store.create(full_todo("contested")).await.unwrap();
     let second = store
         .update(
@@ -173,7 +170,7 @@ pub async fn update_with_a_stale_version_fails_and_changes_nothing(store: Arc<dy
     }
 }
 
-pub async fn update_of_a_missing_todo_is_not_found_whatever_is_expected(store: Arc<dyn TodoStore>) {
+pub async fn update_of_a_missing_todo_is_not_found_whatever_is_expected(store: UserStore) {
     let deleted = store.create(new_todo("gone")).await.unwrap();
     store.delete(deleted.id, None).await.unwrap();
     let never = deleted.id + 1000;
@@ -192,10 +189,10 @@ pub async fn update_of_a_missing_todo_is_not_found_whatever_is_expected(store: A
             assert_not_found(result, id);
         }
     }
-    assert!(all_todos(&*store).await.is_empty());
+    assert!(all_todos(&store).await.is_empty());
 }
 
-pub async fn update_with_the_current_version_applies(store: Arc<dyn TodoStore>) {
+pub async fn update_with_the_current_version_applies(store: UserStore) {
     let before = store.create(full_todo("agreed")).await.unwrap();
     let patch = |text: &str| TodoPatch {
         title: Some(title(text)),
@@ -228,9 +225,7 @@ pub async fn update_with_the_current_version_applies(store: Arc<dyn TodoStore>) 
     assert_eq!(store.get(before.id).await.unwrap(), fourth);
 }
 
-pub async fn update_many_applies_every_patch_and_returns_them_in_input_order(
-    store: Arc<dyn TodoStore>,
-) {
+pub async fn update_many_applies_every_patch_and_returns_them_in_input_order(store: UserStore) {
     let before: Vec<Todo> = store
         .create_many(
             (0..5)
@@ -277,9 +272,7 @@ pub async fn update_many_applies_every_patch_and_returns_them_in_input_order(
     assert_eq!(store.get(bystander.id).await.unwrap(), bystander);
 }
 
-pub async fn update_many_with_a_missing_id_names_the_first_and_changes_nothing(
-    store: Arc<dyn TodoStore>,
-) {
+pub async fn update_many_with_a_missing_id_names_the_first_and_changes_nothing(store: UserStore) {
     let before: Vec<Todo> = store
         .create_many(
             (0..4)
@@ -310,18 +303,18 @@ pub async fn update_many_with_a_missing_id_names_the_first_and_changes_nothing(
     assert_not_found(store.update_many(patches).await, never);
     let missing_last = vec![patch(before[2].id), patch(before[0].id), patch(deleted.id)];
     assert_not_found(store.update_many(missing_last).await, deleted.id);
-    assert_eq!(all_todos(&*store).await, before, "nothing changed");
+    assert_eq!(all_todos(&store).await, before, "nothing changed");
 }
 
-pub async fn delete_removes_the_todo(store: Arc<dyn TodoStore>) {
+pub async fn delete_removes_the_todo(store: UserStore) {
     let doomed = store.create(new_todo("doomed")).await.unwrap();
     let kept = store.create(new_todo("kept")).await.unwrap();
     store.delete(doomed.id, None).await.unwrap();
     assert_not_found(store.get(doomed.id).await, doomed.id);
-    assert_eq!(all_todos(&*store).await, vec![kept]);
+    assert_eq!(all_todos(&store).await, vec![kept]);
 }
 
-pub async fn delete_of_a_missing_todo_is_not_found_whatever_is_expected(store: Arc<dyn TodoStore>) {
+pub async fn delete_of_a_missing_todo_is_not_found_whatever_is_expected(store: UserStore) {
     let doomed = store.create(new_todo("doomed")).await.unwrap();
     store.delete(doomed.id, None).await.unwrap();
     let kept = store.create(new_todo("kept")).await.unwrap();
@@ -331,10 +324,10 @@ pub async fn delete_of_a_missing_todo_is_not_found_whatever_is_expected(store: A
             assert_not_found(store.delete(id, expected.as_ref()).await, id);
         }
     }
-    assert_eq!(all_todos(&*store).await, vec![kept]);
+    assert_eq!(all_todos(&store).await, vec![kept]);
 }
 
-pub async fn delete_with_a_stale_version_fails_and_keeps_the_todo(store: Arc<dyn TodoStore>) {
+pub async fn delete_with_a_stale_version_fails_and_keeps_the_todo(store: UserStore) {
     let first = store.create(full_todo("contested")).await.unwrap();
     let second = store
         .update(
@@ -356,7 +349,7 @@ pub async fn delete_with_a_stale_version_fails_and_keeps_the_todo(store: Arc<dyn
     }
 }
 
-pub async fn delete_with_the_current_version_removes_the_todo(store: Arc<dyn TodoStore>) {
+pub async fn delete_with_the_current_version_removes_the_todo(store: UserStore) {
     let first = store.create(new_todo("agreed")).await.unwrap();
     let second = store.create(new_todo("any")).await.unwrap();
     store
@@ -364,5 +357,5 @@ pub async fn delete_with_the_current_version_removes_the_todo(store: Arc<dyn Tod
         .await
         .unwrap();
     store.delete(second.id, Some(&Expected::Any)).await.unwrap();
-    assert!(all_todos(&*store).await.is_empty());
+    assert!(all_todos(&store).await.is_empty());
 }

@@ -7,7 +7,8 @@ use tokio::task::JoinSet;
 
 use crate::groups::{GroupKind, GroupObserver};
 use crate::input::TodoPatch;
-use crate::store::{Expected, StoreError, TodoStore};
+use crate::store::{Expected, StoreError};
+use crate::testing::UserStore;
 use crate::testing::seed::{all_todos, description, new_todo, priority};
 use crate::todo::Todo;
 
@@ -16,10 +17,10 @@ const WRITERS: usize = 10;
 const INCREMENTS_PER_WRITER: usize = 10;
 
 /// `count` single creates at once, each awaited.
-async fn create_concurrently(store: &Arc<dyn TodoStore>, count: usize) -> Vec<Todo> {
+async fn create_concurrently(store: &UserStore, count: usize) -> Vec<Todo> {
     let mut tasks = JoinSet::new();
     for index in 0..count {
-        let store = Arc::clone(store);
+        let store = store.clone();
         tasks.spawn(async move {
             store
                 .create(new_todo(&format!("concurrent {index}")))
@@ -30,11 +31,11 @@ async fn create_concurrently(store: &Arc<dyn TodoStore>, count: usize) -> Vec<To
     tasks.join_all().await
 }
 
-pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: Arc<dyn TodoStore>) {
+pub async fn concurrent_creates_all_succeed_with_distinct_ids(store: UserStore) {
     let created = create_concurrently(&store, CONCURRENT_CREATES).await;
     let created_ids: BTreeSet<i64> = created.iter().map(|todo| todo.id).collect();
     assert_eq!(created_ids.len(), CONCURRENT_CREATES, "distinct ids");
-    let stored = all_todos(&*store).await;
+    let stored = all_todos(&store).await;
     let stored_ids: BTreeSet<i64> = stored.iter().map(|todo| todo.id).collect();
     assert_eq!(stored.len(), CONCURRENT_CREATES);
     assert_eq!(stored_ids, created_ids);
@@ -54,7 +55,7 @@ impl GroupObserver for RecordedGroups {
 
 /// Whether grouped as creates or as writes, every create is in exactly
 /// one reported group, and no group is empty.
-pub async fn concurrent_creates_are_each_reported_in_one_group(store: Arc<dyn TodoStore>) {
+pub async fn concurrent_creates_are_each_reported_in_one_group(store: UserStore) {
     let groups = Arc::new(RecordedGroups::default());
     store.observe_groups(Arc::clone(&groups) as Arc<dyn GroupObserver>);
     create_concurrently(&store, CONCURRENT_CREATES).await;
@@ -74,7 +75,7 @@ pub async fn concurrent_creates_are_each_reported_in_one_group(store: Arc<dyn To
 
 /// Adds one to the counter kept in the todo's description, as a client
 /// with `If-Match` would: read, write on that version, retry on conflict.
-async fn increment(store: &dyn TodoStore, id: i64) {
+async fn increment(store: &UserStore, id: i64) {
     loop {
         let current = store.get(id).await.unwrap();
         let count: u64 = current.description.as_deref().unwrap().parse().unwrap();
@@ -94,18 +95,16 @@ async fn increment(store: &dyn TodoStore, id: i64) {
     }
 }
 
-pub async fn concurrent_conditional_updates_with_retry_lose_no_increment(
-    store: Arc<dyn TodoStore>,
-) {
+pub async fn concurrent_conditional_updates_with_retry_lose_no_increment(store: UserStore) {
     let mut counter = new_todo("counter");
     counter.description = Some(description("0"));
     let counter = store.create(counter).await.unwrap();
     let mut tasks = JoinSet::new();
     for _ in 0..WRITERS {
-        let store = Arc::clone(&store);
+        let store = store.clone();
         tasks.spawn(async move {
             for _ in 0..INCREMENTS_PER_WRITER {
-                increment(&*store, counter.id).await;
+                increment(&store, counter.id).await;
             }
         });
     }
@@ -122,7 +121,7 @@ const UPDATES_PER_TARGET: usize = 10;
 /// Many updates at once, several of each todo: every one applies, once,
 /// each on its own version (a store that serves concurrent updates in
 /// groups must never put two of one todo in a statement).
-pub async fn concurrent_updates_each_apply_once(store: Arc<dyn TodoStore>) {
+pub async fn concurrent_updates_each_apply_once(store: UserStore) {
     let mut targets = Vec::new();
     for index in 0..TARGETS {
         targets.push(
@@ -135,7 +134,7 @@ pub async fn concurrent_updates_each_apply_once(store: Arc<dyn TodoStore>) {
     let mut tasks = JoinSet::new();
     for round in 0..UPDATES_PER_TARGET {
         for target in &targets {
-            let store = Arc::clone(&store);
+            let store = store.clone();
             let id = target.id;
             tasks.spawn(async move {
                 let patch = TodoPatch {
@@ -170,13 +169,13 @@ pub async fn concurrent_updates_each_apply_once(store: Arc<dyn TodoStore>) {
 
 /// Updates and reads of existing and missing todos at once: each gets its
 /// own answer, whatever else it was served with.
-pub async fn concurrent_reads_and_updates_each_get_their_own_answer(store: Arc<dyn TodoStore>) {
+pub async fn concurrent_reads_and_updates_each_get_their_own_answer(store: UserStore) {
     let existing = store.create(new_todo("existing")).await.unwrap();
     let missing = existing.id + 1_000_000;
     let stale = Expected::Versions(vec![existing.version + 7]);
     let mut tasks = JoinSet::new();
     for round in 0..50 {
-        let store = Arc::clone(&store);
+        let store = store.clone();
         let stale = stale.clone();
         tasks.spawn(async move {
             match round % 5 {
@@ -207,7 +206,7 @@ pub async fn concurrent_reads_and_updates_each_get_their_own_answer(store: Arc<d
     assert_eq!(after, existing, "no stale or missing update changed it");
 }
 
-pub async fn ping_succeeds_and_the_pool_has_a_size(store: Arc<dyn TodoStore>) {
+pub async fn ping_succeeds_and_the_pool_has_a_size(store: UserStore) {
     store.ping().await.unwrap();
     let status = store.pool_status();
     assert!(status.max_size >= 1, "{status:?}");

@@ -1,11 +1,10 @@
 //! Checks of `create`, `create_many` and `get` (API.md, "The resource").
 
-use std::sync::Arc;
-
 use chrono::Timelike;
 
 use crate::input::NewTodo;
-use crate::store::{StoreError, TodoStore};
+use crate::store::StoreError;
+use crate::testing::UserStore;
 use crate::testing::seed::{all_todos, at, description, new_todo, priority};
 use crate::todo::{Title, Todo};
 
@@ -18,7 +17,7 @@ fn assert_fresh(todo: &Todo) {
     assert_eq!(todo.created_at.nanosecond() % 1000, 0, "{todo:?}");
 }
 
-pub async fn create_returns_the_stored_todo_with_defaults(store: Arc<dyn TodoStore>) {
+pub async fn create_returns_the_stored_todo_with_defaults(store: UserStore) {
     let created = store.create(new_todo("Buy milk")).await.unwrap();
     assert_eq!(created.title, "Buy milk");
     assert_eq!(created.description, None);
@@ -29,7 +28,7 @@ pub async fn create_returns_the_stored_todo_with_defaults(store: Arc<dyn TodoSto
     assert_eq!(store.get(created.id).await.unwrap(), created);
 }
 
-pub async fn create_stores_every_field_as_sent(store: Arc<dyn TodoStore>) {
+pub async fn create_stores_every_field_as_sent(store: UserStore) {
     let todo = NewTodo {
         title: Title::parse("Write report".into()).unwrap(),
         description: Some(description("quarterly, with figures")),
@@ -50,7 +49,7 @@ pub async fn create_stores_every_field_as_sent(store: Arc<dyn TodoStore>) {
     assert_eq!(store.get(created.id).await.unwrap(), created);
 }
 
-pub async fn getting_a_missing_todo_is_not_found(store: Arc<dyn TodoStore>) {
+pub async fn getting_a_missing_todo_is_not_found(store: UserStore) {
     let missing = store.get(1).await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound(1)), "{missing:?}");
     let created = store.create(new_todo("here")).await.unwrap();
@@ -62,7 +61,7 @@ pub async fn getting_a_missing_todo_is_not_found(store: Arc<dyn TodoStore>) {
     );
 }
 
-pub async fn titles_and_descriptions_are_stored_exactly_as_sent(store: Arc<dyn TodoStore>) {
+pub async fn titles_and_descriptions_are_stored_exactly_as_sent(store: UserStore) {
     let texts = [
         "  leading and trailing spaces  ".to_owned(),
         "\ttab and\nnewline\r\n".to_owned(),
@@ -87,14 +86,14 @@ pub async fn titles_and_descriptions_are_stored_exactly_as_sent(store: Arc<dyn T
             assert_eq!(store.get(created.id).await.unwrap(), created);
         }
     }
-    let listed = all_todos(&*store).await;
+    let listed = all_todos(&store).await;
     assert_eq!(listed.len(), texts.len() * 2);
     for (todo, text) in listed.iter().step_by(2).zip(&texts) {
         assert_eq!(&todo.title, text, "as listed");
     }
 }
 
-pub async fn timestamps_round_trip_at_microsecond_precision(store: Arc<dyn TodoStore>) {
+pub async fn timestamps_round_trip_at_microsecond_precision(store: UserStore) {
     let dues = [
         "2026-12-01T09:30:00.123456Z",
         "2026-12-01T09:30:00.000001Z",
@@ -118,7 +117,7 @@ pub async fn timestamps_round_trip_at_microsecond_precision(store: Arc<dyn TodoS
     }
 }
 
-pub async fn created_todos_get_increasing_ids_in_input_order(store: Arc<dyn TodoStore>) {
+pub async fn created_todos_get_increasing_ids_in_input_order(store: UserStore) {
     let titles: Vec<String> = (0..50).map(|index| format!("bulk {index}")).collect();
     let created = store
         .create_many(titles.iter().map(|title| new_todo(title)).collect())
@@ -140,10 +139,10 @@ pub async fn created_todos_get_increasing_ids_in_input_order(store: Arc<dyn Todo
         .await
         .unwrap();
     assert!(more[0].id > created[49].id && more[1].id > more[0].id);
-    assert_eq!(all_todos(&*store).await.len(), 52);
+    assert_eq!(all_todos(&store).await.len(), 52);
 }
 
-pub async fn successive_creates_get_increasing_ids(store: Arc<dyn TodoStore>) {
+pub async fn successive_creates_get_increasing_ids(store: UserStore) {
     let mut last: Option<Todo> = None;
     for index in 0..10 {
         let todo = store

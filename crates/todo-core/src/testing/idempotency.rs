@@ -1,13 +1,12 @@
 //! Checks of keyed creates: replay, reuse with another request, racing
 //! copies, scopes, and the purge of old keys.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome};
 use crate::listing::ListQuery;
-use crate::store::{StoreError, TodoStore};
+use crate::store::StoreError;
+use crate::testing::UserStore;
 use crate::testing::seed::new_todo;
 use crate::todo::now;
 
@@ -20,7 +19,7 @@ fn key(scope: &str, key: &str, title: &str) -> IdempotencyKey {
     )
 }
 
-async fn count(store: &dyn TodoStore) -> usize {
+async fn count(store: &UserStore) -> usize {
     let query = ListQuery {
         limit: crate::MAX_LIMIT,
         ..ListQuery::default()
@@ -28,9 +27,7 @@ async fn count(store: &dyn TodoStore) -> usize {
     store.list(&query).await.unwrap().todos.len()
 }
 
-pub async fn a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once(
-    store: Arc<dyn TodoStore>,
-) {
+pub async fn a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once(store: UserStore) {
     let first = store
         .create_keyed(&key("", "k1", "t"), Creation::One(new_todo("t")))
         .await
@@ -50,12 +47,10 @@ pub async fn a_keyed_create_is_replayed_with_its_stored_answer_and_creates_once(
         assert_eq!(stored.status, 201);
         assert_eq!(stored.body, body);
     }
-    assert_eq!(count(store.as_ref()).await, 1);
+    assert_eq!(count(&store).await, 1);
 }
 
-pub async fn a_key_reused_with_another_request_is_refused_and_creates_nothing(
-    store: Arc<dyn TodoStore>,
-) {
+pub async fn a_key_reused_with_another_request_is_refused_and_creates_nothing(store: UserStore) {
     store
         .create_keyed(&key("", "k1", "t"), Creation::One(new_todo("t")))
         .await
@@ -67,10 +62,10 @@ pub async fn a_key_reused_with_another_request_is_refused_and_creates_nothing(
         matches!(other, Err(StoreError::IdempotencyKeyReused)),
         "{other:?}"
     );
-    assert_eq!(count(store.as_ref()).await, 1);
+    assert_eq!(count(&store).await, 1);
 }
 
-pub async fn keys_of_different_scopes_do_not_meet(store: Arc<dyn TodoStore>) {
+pub async fn keys_of_different_scopes_do_not_meet(store: UserStore) {
     for scope in ["alice", "bob"] {
         let outcome = store
             .create_keyed(&key(scope, "k1", "t"), Creation::One(new_todo("t")))
@@ -81,10 +76,10 @@ pub async fn keys_of_different_scopes_do_not_meet(store: Arc<dyn TodoStore>) {
             "{scope}: {outcome:?}"
         );
     }
-    assert_eq!(count(store.as_ref()).await, 2);
+    assert_eq!(count(&store).await, 2);
 }
 
-pub async fn racing_copies_of_a_keyed_bulk_create_create_once(store: Arc<dyn TodoStore>) {
+pub async fn racing_copies_of_a_keyed_bulk_create_create_once(store: UserStore) {
     let bulk_key = IdempotencyKey::new(
         String::new(),
         "bulk".into(),
@@ -114,10 +109,10 @@ pub async fn racing_copies_of_a_keyed_bulk_create_create_once(store: Arc<dyn Tod
         }
     }
     assert_eq!(created, 1);
-    assert_eq!(count(store.as_ref()).await, 2);
+    assert_eq!(count(&store).await, 2);
 }
 
-pub async fn purging_removes_keys_older_than_the_cutoff_only(store: Arc<dyn TodoStore>) {
+pub async fn purging_removes_keys_older_than_the_cutoff_only(store: UserStore) {
     store
         .create_keyed(&key("", "old", "t"), Creation::One(new_todo("t")))
         .await

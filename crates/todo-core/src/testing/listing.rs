@@ -2,12 +2,11 @@
 //! (API.md, "Listing").
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::TimeDelta;
 
 use crate::listing::{ListQuery, MAX_LIMIT, Sort, SortField, TodoFilter};
-use crate::store::TodoStore;
+use crate::testing::UserStore;
 use crate::testing::model::{assert_same_todos, expected_page, ids, sorted_matches};
 use crate::testing::seed::{
     SEED_COUNT, all_todos, at, every_sort, new_todo, priority, probe_filters, seed, seed_due_base,
@@ -26,7 +25,7 @@ fn whole(filter: TodoFilter, sort: Sort) -> ListQuery {
 }
 
 /// Asserts that the store lists what the model expects for `query`.
-async fn assert_lists_like_the_model(store: &dyn TodoStore, todos: &[Todo], query: &ListQuery) {
+async fn assert_lists_like_the_model(store: &UserStore, todos: &[Todo], query: &ListQuery) {
     let listed = store.list(query).await.unwrap();
     let expected = expected_page(todos, query);
     assert_same_todos(&listed.todos, &expected.todos, query);
@@ -36,11 +35,11 @@ async fn assert_lists_like_the_model(store: &dyn TodoStore, todos: &[Todo], quer
     );
 }
 
-pub async fn each_filter_lists_what_the_model_expects(store: Arc<dyn TodoStore>) {
-    let todos = seed(&*store, SEED_COUNT).await;
+pub async fn each_filter_lists_what_the_model_expects(store: UserStore) {
+    let todos = seed(&store, SEED_COUNT).await;
     for filter in probe_filters() {
         let query = whole(filter, Sort::default());
-        assert_lists_like_the_model(&*store, &todos, &query).await;
+        assert_lists_like_the_model(&store, &todos, &query).await;
     }
     // The model agrees with the contract on the boundaries of the due filters.
     let due = seed_due_base();
@@ -75,10 +74,10 @@ pub async fn each_filter_lists_what_the_model_expects(store: Arc<dyn TodoStore>)
     );
 }
 
-pub async fn each_sort_lists_what_the_model_expects(store: Arc<dyn TodoStore>) {
-    let todos = seed(&*store, SEED_COUNT).await;
+pub async fn each_sort_lists_what_the_model_expects(store: UserStore) {
+    let todos = seed(&store, SEED_COUNT).await;
     for sort in every_sort() {
-        assert_lists_like_the_model(&*store, &todos, &whole(TodoFilter::default(), sort)).await;
+        assert_lists_like_the_model(&store, &todos, &whole(TodoFilter::default(), sort)).await;
     }
     // The default is newest first.
     let default = store.list(&ListQuery::default()).await.unwrap();
@@ -88,21 +87,21 @@ pub async fn each_sort_lists_what_the_model_expects(store: Arc<dyn TodoStore>) {
     assert_same_todos(&default.todos, &newest_first, &"the default listing");
 }
 
-pub async fn filters_combined_with_sorts_list_what_the_model_expects(store: Arc<dyn TodoStore>) {
-    let todos = seed(&*store, SEED_COUNT).await;
+pub async fn filters_combined_with_sorts_list_what_the_model_expects(store: UserStore) {
+    let todos = seed(&store, SEED_COUNT).await;
     for filter in probe_filters() {
         for sort in every_sort() {
             let query = ListQuery {
                 limit: 25,
                 ..whole(filter.clone(), sort)
             };
-            assert_lists_like_the_model(&*store, &todos, &query).await;
+            assert_lists_like_the_model(&store, &todos, &query).await;
         }
     }
 }
 
-pub async fn limit_and_offset_page_like_the_model(store: Arc<dyn TodoStore>) {
-    let todos = seed(&*store, SEED_COUNT).await;
+pub async fn limit_and_offset_page_like_the_model(store: UserStore) {
+    let todos = seed(&store, SEED_COUNT).await;
     let filters = [
         TodoFilter::default(),
         TodoFilter {
@@ -130,7 +129,7 @@ pub async fn limit_and_offset_page_like_the_model(store: Arc<dyn TodoStore>) {
                     offset,
                     ..whole(filter.clone(), sort)
                 };
-                assert_lists_like_the_model(&*store, &todos, &query).await;
+                assert_lists_like_the_model(&store, &todos, &query).await;
             }
         }
     }
@@ -157,7 +156,7 @@ pub async fn limit_and_offset_page_like_the_model(store: Arc<dyn TodoStore>) {
     assert_eq!(last.next, None);
 }
 
-pub async fn undated_todos_sort_last_in_both_directions(store: Arc<dyn TodoStore>) {
+pub async fn undated_todos_sort_last_in_both_directions(store: UserStore) {
     let dues = [
         None,
         Some("2026-05-01T00:00:00Z"),
@@ -192,7 +191,7 @@ pub async fn undated_todos_sort_last_in_both_directions(store: Arc<dyn TodoStore
     }
 }
 
-async fn titles_matching(store: &dyn TodoStore, q: &str) -> BTreeSet<String> {
+async fn titles_matching(store: &UserStore, q: &str) -> BTreeSet<String> {
     let filter = TodoFilter {
         title_contains: Some(search_key(q)),
         ..TodoFilter::default()
@@ -207,7 +206,7 @@ async fn titles_matching(store: &dyn TodoStore, q: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn create_titles(store: &dyn TodoStore, titles: &[&str]) {
+async fn create_titles(store: &UserStore, titles: &[&str]) {
     for title in titles {
         store.create(new_todo(title)).await.unwrap();
     }
@@ -217,9 +216,9 @@ fn set(titles: &[&str]) -> BTreeSet<String> {
     titles.iter().map(|title| (*title).to_owned()).collect()
 }
 
-pub async fn title_search_is_case_insensitive_beyond_ascii(store: Arc<dyn TodoStore>) {
+pub async fn title_search_is_case_insensitive_beyond_ascii(store: UserStore) {
     create_titles(
-        &*store,
+        &store,
         &[
             "ärger im Büro",
             "Kein ÄRGER",
@@ -231,28 +230,28 @@ pub async fn title_search_is_case_insensitive_beyond_ascii(store: Arc<dyn TodoSt
     )
     .await;
     assert_eq!(
-        titles_matching(&*store, "ÄRGER").await,
+        titles_matching(&store, "ÄRGER").await,
         set(&["ärger im Büro", "Kein ÄRGER"])
     );
     assert_eq!(
-        titles_matching(&*store, "ärger").await,
+        titles_matching(&store, "ärger").await,
         set(&["ärger im Büro", "Kein ÄRGER"])
     );
-    assert_eq!(titles_matching(&*store, "milk").await, set(&["Buy MILK"]));
+    assert_eq!(titles_matching(&store, "milk").await, set(&["Buy MILK"]));
     assert_eq!(
-        titles_matching(&*store, "σίσυφος").await,
+        titles_matching(&store, "σίσυφος").await,
         set(&["ΣΊΣΥΦΟΣ rolls"])
     );
-    assert_eq!(titles_matching(&*store, "üBER").await, set(&["Über alles"]));
+    assert_eq!(titles_matching(&store, "üBER").await, set(&["Über alles"]));
     assert_eq!(
-        titles_matching(&*store, "büro").await,
+        titles_matching(&store, "büro").await,
         set(&["ärger im Büro"])
     );
 }
 
-pub async fn title_search_wildcards_match_only_themselves(store: Arc<dyn TodoStore>) {
+pub async fn title_search_wildcards_match_only_themselves(store: UserStore) {
     create_titles(
-        &*store,
+        &store,
         &[
             "50% off",
             "50 percent off",
@@ -265,28 +264,25 @@ pub async fn title_search_wildcards_match_only_themselves(store: Arc<dyn TodoSto
     )
     .await;
     assert_eq!(
-        titles_matching(&*store, "%").await,
+        titles_matching(&store, "%").await,
         set(&["50% off", r"C:\%_"])
     );
-    assert_eq!(titles_matching(&*store, "50%").await, set(&["50% off"]));
+    assert_eq!(titles_matching(&store, "50%").await, set(&["50% off"]));
     assert_eq!(
-        titles_matching(&*store, "_").await,
+        titles_matching(&store, "_").await,
         set(&["snake_case", r"C:\%_"])
     );
-    assert_eq!(titles_matching(&*store, "e_c").await, set(&["snake_case"]));
+    assert_eq!(titles_matching(&store, "e_c").await, set(&["snake_case"]));
     assert_eq!(
-        titles_matching(&*store, "\\").await,
+        titles_matching(&store, "\\").await,
         set(&[r"back\slash", r"C:\%_"])
     );
-    assert_eq!(titles_matching(&*store, r"\%_").await, set(&[r"C:\%_"]));
-    assert_eq!(
-        titles_matching(&*store, r"k\s").await,
-        set(&[r"back\slash"])
-    );
+    assert_eq!(titles_matching(&store, r"\%_").await, set(&[r"C:\%_"]));
+    assert_eq!(titles_matching(&store, r"k\s").await, set(&[r"back\slash"]));
 }
 
-pub async fn delete_matching_deletes_exactly_what_list_matches(store: Arc<dyn TodoStore>) {
-    let mut todos = seed(&*store, SEED_COUNT).await;
+pub async fn delete_matching_deletes_exactly_what_list_matches(store: UserStore) {
+    let mut todos = seed(&store, SEED_COUNT).await;
     let due = seed_due_base();
     let filters = [
         TodoFilter {
@@ -332,7 +328,7 @@ pub async fn delete_matching_deletes_exactly_what_list_matches(store: Arc<dyn To
         let deleted = store.delete_matching(&filter).await.unwrap();
         assert_eq!(deleted, expected.len() as u64, "count of {filter:?}");
         todos.retain(|todo| !expected.iter().any(|gone| gone.id == todo.id));
-        assert_same_todos(&all_todos(&*store).await, &todos, &filter);
+        assert_same_todos(&all_todos(&store).await, &todos, &filter);
     }
     assert!(!todos.is_empty(), "the filters leave some todos");
 }

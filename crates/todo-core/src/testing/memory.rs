@@ -1,7 +1,7 @@
 //! A small in-memory [`TodoStore`] that runs the suite inside this crate,
 //! so the checks themselves are exercised before any backend exists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use crate::groups::{GroupKind, GroupObserver, GroupReports};
 use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome, StoredResponse};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::listing::{ListQuery, Page, TodoFilter};
+use crate::owner::Owner;
 use crate::store::{Expected, PoolStatus, StoreError, TodoStore};
 use crate::testing::model::{expected_page, matches};
 use crate::todo::{Timestamp, Todo, now};
@@ -23,12 +24,13 @@ struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     last_id: i64,
-    todos: BTreeMap<i64, Todo>,
-    keys: BTreeMap<(String, String), (String, StoredResponse, Timestamp)>,
+    todos: BTreeMap<i64, (Owner, Todo)>,
+    keys: BTreeMap<(Owner, String, String), (String, StoredResponse, Timestamp)>,
+    users: HashMap<String, Owner>,
 }
 
 impl State {
-    fn insert(&mut self, todo: NewTodo) -> Todo {
+    fn insert(&mut self, owner: Owner, todo: NewTodo) -> Todo {
         self.last_id += 1;
         let at = now();
         let todo = Todo {
@@ -42,12 +44,28 @@ impl State {
             updated_at: at,
             version: 1,
         };
-        self.todos.insert(todo.id, todo.clone());
+        self.todos.insert(todo.id, (owner, todo.clone()));
         todo
     }
 
-    fn check(&self, id: i64, expected: Option<&Expected>) -> Result<&Todo, StoreError> {
-        let todo = self.todos.get(&id).ok_or(StoreError::NotFound(id))?;
+    fn owned(&self, owner: Owner) -> Vec<Todo> {
+        self.todos
+            .values()
+            .filter(|(of, _)| *of == owner)
+            .map(|(_, todo)| todo.clone())
+            .collect()
+    }
+
+    fn check(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Option<&Expected>,
+    ) -> Result<&Todo, StoreError> {
+        let todo = match self.todos.get(&id) {
+            Some((of, todo)) if *of == owner => todo,
+            _ => return Err(StoreError::NotFound(id)),
+        };
         match expected {
             Some(expected) if !expected.accepts(todo.version) => {
                 Err(StoreError::PreconditionFailed)
@@ -57,7 +75,7 @@ impl State {
     }
 
     fn apply(&mut self, id: i64, patch: TodoPatch) -> Todo {
-        let todo = self.todos.get_mut(&id).unwrap();
+        let (_, todo) = self.todos.get_mut(&id).unwrap();
         if let Some(title) = patch.title {
             todo.title = title.into_inner();
         }
@@ -81,25 +99,39 @@ impl State {
 
 #[async_trait]
 impl TodoStore for MemoryStore {
-    async fn create(&self, todo: NewTodo) -> Result<Todo, StoreError> {
-        let created = self.state.lock().unwrap().insert(todo);
+    async fn owner_of(&self, subject: &str) -> Result<Owner, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let next = Owner::from_id(state.users.len() as i64 + 2);
+        Ok(*state.users.entry(subject.to_owned()).or_insert(next))
+    }
+
+    async fn create(&self, owner: Owner, todo: NewTodo) -> Result<Todo, StoreError> {
+        let created = self.state.lock().unwrap().insert(owner, todo);
         // Every create is a group of its own here.
         self.groups.served(GroupKind::Create, 1);
         Ok(created)
     }
 
-    async fn create_many(&self, todos: Vec<NewTodo>) -> Result<Vec<Todo>, StoreError> {
+    async fn create_many(
+        &self,
+        owner: Owner,
+        todos: Vec<NewTodo>,
+    ) -> Result<Vec<Todo>, StoreError> {
         let mut state = self.state.lock().unwrap();
-        Ok(todos.into_iter().map(|todo| state.insert(todo)).collect())
+        Ok(todos
+            .into_iter()
+            .map(|todo| state.insert(owner, todo))
+            .collect())
     }
 
     async fn create_keyed(
         &self,
+        owner: Owner,
         key: &IdempotencyKey,
         creation: Creation,
     ) -> Result<KeyedOutcome, StoreError> {
         let mut state = self.state.lock().unwrap();
-        let entry = (key.scope.clone(), key.key.clone());
+        let entry = (owner, key.scope.clone(), key.key.clone());
         if let Some((fingerprint, response, _)) = state.keys.get(&entry) {
             return if *fingerprint == key.fingerprint {
                 Ok(KeyedOutcome::Replayed(response.clone()))
@@ -108,10 +140,13 @@ impl TodoStore for MemoryStore {
             };
         }
         let created = match creation {
-            Creation::One(todo) => Created::One(state.insert(todo)),
-            Creation::Many(todos) => {
-                Created::Many(todos.into_iter().map(|todo| state.insert(todo)).collect())
-            }
+            Creation::One(todo) => Created::One(state.insert(owner, todo)),
+            Creation::Many(todos) => Created::Many(
+                todos
+                    .into_iter()
+                    .map(|todo| state.insert(owner, todo))
+                    .collect(),
+            ),
         };
         let response = StoredResponse {
             status: 201,
@@ -130,31 +165,35 @@ impl TodoStore for MemoryStore {
         Ok((before - state.keys.len()) as u64)
     }
 
-    async fn get(&self, id: i64) -> Result<Todo, StoreError> {
-        Ok(self.state.lock().unwrap().check(id, None)?.clone())
+    async fn get(&self, owner: Owner, id: i64) -> Result<Todo, StoreError> {
+        Ok(self.state.lock().unwrap().check(owner, id, None)?.clone())
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(&self, owner: Owner, query: &ListQuery) -> Result<Page, StoreError> {
         let state = self.state.lock().unwrap();
-        let todos: Vec<Todo> = state.todos.values().cloned().collect();
-        Ok(expected_page(&todos, query))
+        Ok(expected_page(&state.owned(owner), query))
     }
 
     async fn update(
         &self,
+        owner: Owner,
         id: i64,
         patch: TodoPatch,
         expected: Option<&Expected>,
     ) -> Result<Todo, StoreError> {
         let mut state = self.state.lock().unwrap();
-        state.check(id, expected)?;
+        state.check(owner, id, expected)?;
         Ok(state.apply(id, patch))
     }
 
-    async fn update_many(&self, patches: Vec<IdentifiedPatch>) -> Result<Vec<Todo>, StoreError> {
+    async fn update_many(
+        &self,
+        owner: Owner,
+        patches: Vec<IdentifiedPatch>,
+    ) -> Result<Vec<Todo>, StoreError> {
         let mut state = self.state.lock().unwrap();
         for patch in &patches {
-            state.check(patch.id, None)?;
+            state.check(owner, patch.id, None)?;
         }
         Ok(patches
             .into_iter()
@@ -162,17 +201,24 @@ impl TodoStore for MemoryStore {
             .collect())
     }
 
-    async fn delete(&self, id: i64, expected: Option<&Expected>) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Option<&Expected>,
+    ) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap();
-        state.check(id, expected)?;
+        state.check(owner, id, expected)?;
         state.todos.remove(&id);
         Ok(())
     }
 
-    async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
+    async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError> {
         let mut state = self.state.lock().unwrap();
         let before = state.todos.len();
-        state.todos.retain(|_, todo| !matches(filter, todo));
+        state
+            .todos
+            .retain(|_, (of, todo)| *of != owner || !matches(filter, todo));
         Ok((before - state.todos.len()) as u64)
     }
 

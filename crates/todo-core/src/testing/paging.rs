@@ -3,14 +3,13 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::Arc;
 
 use chrono::TimeDelta;
 use tokio::sync::watch;
 
 use crate::input::TodoPatch;
 use crate::listing::{ListQuery, Sort, TodoFilter};
-use crate::store::TodoStore;
+use crate::testing::UserStore;
 use crate::testing::model::{assert_same_todos, compare, matches, sorted_matches};
 use crate::testing::seed::{
     SEED_COUNT, description, every_sort, new_todo, priority, seed, seed_due_base,
@@ -20,7 +19,7 @@ use crate::todo::Todo;
 /// Walks every page of `filter` in `sort` order, `limit` todos a page.
 /// Before fetching page `n` (from 1) it calls `before_page(n)`.
 async fn walk(
-    store: &dyn TodoStore,
+    store: &UserStore,
     filter: &TodoFilter,
     sort: Sort,
     limit: u32,
@@ -50,10 +49,8 @@ async fn walk(
     visited
 }
 
-pub async fn keyset_pages_visit_every_match_once_in_order_for_every_sort(
-    store: Arc<dyn TodoStore>,
-) {
-    let todos = seed(&*store, SEED_COUNT).await;
+pub async fn keyset_pages_visit_every_match_once_in_order_for_every_sort(store: UserStore) {
+    let todos = seed(&store, SEED_COUNT).await;
     let filters = [
         TodoFilter::default(),
         TodoFilter {
@@ -73,7 +70,7 @@ pub async fn keyset_pages_visit_every_match_once_in_order_for_every_sort(
                 if limit == 1 && filter != &TodoFilter::default() {
                     continue;
                 }
-                let visited = walk(&*store, filter, sort, limit, async |_| {}).await;
+                let visited = walk(&store, filter, sort, limit, async |_| {}).await;
                 assert_same_todos(&visited, &expected, &(filter, sort, limit));
             }
         }
@@ -93,7 +90,7 @@ struct Writes {
 /// three are kept, delete a seed every other round, and rewrite a seed's
 /// description (which moves no sort key) every third.
 async fn write_round(
-    store: &dyn TodoStore,
+    store: &UserStore,
     round: u64,
     doomed_seeds: &mut VecDeque<i64>,
     touched_seeds: &[i64],
@@ -134,7 +131,7 @@ async fn write_round(
 /// walker starts page `n` only after round `n - 1` finished, so every page
 /// boundary sees writes. Returns the visited todos and the writes.
 async fn walk_while_writing(
-    store: &Arc<dyn TodoStore>,
+    store: &UserStore,
     filter: &TodoFilter,
     sort: Sort,
     doomed_seeds: Vec<i64>,
@@ -142,7 +139,7 @@ async fn walk_while_writing(
 ) -> (Vec<Todo>, Writes) {
     let (pages_started, mut pages_seen) = watch::channel(0_u64);
     let (rounds_done, mut rounds_seen) = watch::channel(0_u64);
-    let writer_store = Arc::clone(store);
+    let writer_store = store.clone();
     let writer = tokio::spawn(async move {
         let mut doomed_seeds = VecDeque::from(doomed_seeds);
         let mut kept = VecDeque::new();
@@ -157,7 +154,7 @@ async fn walk_while_writing(
                 break;
             }
             write_round(
-                &*writer_store,
+                &writer_store,
                 round,
                 &mut doomed_seeds,
                 &touched_seeds,
@@ -170,7 +167,7 @@ async fn walk_while_writing(
         writes.kept = kept.into();
         writes
     });
-    let visited = walk(&**store, filter, sort, 9, async |page| {
+    let visited = walk(store, filter, sort, 9, async |page| {
         rounds_seen
             .wait_for(|&round| round + 1 >= page)
             .await
@@ -184,9 +181,9 @@ async fn walk_while_writing(
 }
 
 pub async fn keyset_walk_during_concurrent_inserts_and_deletes_visits_survivors_once(
-    store: Arc<dyn TodoStore>,
+    store: UserStore,
 ) {
-    let seeds = seed(&*store, SEED_COUNT).await;
+    let seeds = seed(&store, SEED_COUNT).await;
     let seed_ids: Vec<i64> = seeds.iter().map(|todo| todo.id).collect();
     let filters = [
         TodoFilter::default(),

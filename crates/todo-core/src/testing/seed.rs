@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 
 use crate::input::NewTodo;
 use crate::listing::{ListQuery, MAX_LIMIT, Sort, SortField, TodoFilter};
-use crate::store::TodoStore;
+use crate::testing::UserStore;
 use crate::todo::{Description, Priority, Timestamp, Title, Todo, parse_timestamp};
 
 /// How many todos the listing checks start with.
@@ -83,7 +83,7 @@ pub(crate) fn seed_todo(index: usize) -> NewTodo {
 
 /// Creates `count` seeds, alternating bulk and single creates so that
 /// created_at has both ties and distinct values; returns them as created.
-pub(crate) async fn seed(store: &dyn TodoStore, count: usize) -> Vec<Todo> {
+pub(crate) async fn seed(store: &UserStore, count: usize) -> Vec<Todo> {
     let seeds: Vec<NewTodo> = (0..count).map(seed_todo).collect();
     let mut created = Vec::with_capacity(count);
     for (chunk_index, chunk) in seeds.chunks(20).enumerate() {
@@ -101,7 +101,7 @@ pub(crate) async fn seed(store: &dyn TodoStore, count: usize) -> Vec<Todo> {
 }
 
 /// Every todo in the store, by id, read through `list`.
-pub(crate) async fn all_todos(store: &dyn TodoStore) -> Vec<Todo> {
+pub(crate) async fn all_todos(store: &UserStore) -> Vec<Todo> {
     let query = ListQuery {
         filter: TodoFilter::default(),
         sort: Sort {

@@ -29,7 +29,10 @@ impl Service {
             .await
             .expect("a free port");
         let addr = listener.local_addr().expect("a bound address");
-        let app = build_app(store, &config).router;
+        let app = build_app(store, &config)
+            .await
+            .expect("the app builds")
+            .router;
         tokio::spawn(async move { axum_serve(listener, app).await });
         let url = ServiceUrl::from_addr(addr).expect("a loopback address");
         wait_healthy(&url, Duration::from_secs(10))

@@ -1,0 +1,189 @@
+//! An identity provider's keys (`JWT_JWKS_URL`: Keycloak, Auth0, Supabase
+//! and others publish their signing keys as a JWKS). Fetched at start and
+//! kept; fetched again when a token names a key id not among them (a key
+//! rotation), at most once a minute, so a flood of forged key ids cannot
+//! turn the service against the provider. While the provider is down or
+//! slow, the keys already fetched keep serving.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+};
+use jsonwebtoken::{Algorithm, DecodingKey};
+
+use super::jwt::JwtError;
+
+/// Shortest time between two fetches of the key set.
+pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Longest a fetch may take; a request waiting for it is answered 401
+/// after at most this.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A verification key and the one algorithm it is taken for.
+type Key = (DecodingKey, Algorithm);
+
+/// The key set of one provider.
+pub struct Jwks {
+    url: String,
+    client: reqwest::Client,
+    keys: RwLock<Arc<HashMap<String, Key>>>,
+    /// When the set was last fetched (or tried); held during a fetch, so
+    /// requests for an unknown key wait for the one fetch under way.
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Jwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwks")
+            .field("url", &self.url)
+            .field("keys", &self.current().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a fetch of the key set failed.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("cannot fetch the key set: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the key set is not a JWKS: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Jwks {
+    /// The key set at `url`, fetched now. A provider that cannot be reached
+    /// is logged, not fatal: its keys are fetched again when a token needs
+    /// them.
+    pub async fn fetch_at_start(url: String) -> Jwks {
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .build()
+            .unwrap_or_default();
+        let jwks = Jwks {
+            url,
+            client,
+            keys: RwLock::new(Arc::new(HashMap::new())),
+            last_fetch: tokio::sync::Mutex::new(None),
+        };
+        jwks.refetch_if_due().await;
+        jwks
+    }
+
+    fn current(&self) -> Arc<HashMap<String, Key>> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The key named `kid` (a token without one may use the only key of a
+    /// set of one), fetching the set again if it is not known and the last
+    /// fetch was long enough ago.
+    pub async fn key(&self, kid: Option<&str>) -> Result<Key, JwtError> {
+        if let Some(key) = lookup(&self.current(), kid) {
+            return Ok(key);
+        }
+        self.refetch_if_due().await;
+        lookup(&self.current(), kid).ok_or(JwtError::UnknownKey)
+    }
+
+    async fn refetch_if_due(&self) {
+        let mut last_fetch = self.last_fetch.lock().await;
+        if last_fetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
+            return;
+        }
+        *last_fetch = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => {
+                tracing::info!(keys = keys.len(), url = %self.url, "identity provider keys fetched");
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+            }
+            Err(error) => {
+                tracing::warn!(%error, url = %self.url, "identity provider keys not fetched; the keys already known keep serving");
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, Key>, FetchError> {
+        let body = self
+            .client
+            .get(&self.url)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let set: JwkSet = serde_json::from_slice(&body)?;
+        Ok(usable_keys(&set))
+    }
+}
+
+/// The keys of `set` that sign tokens with an algorithm the service takes
+/// (RS256, ES256, EdDSA), by key id.
+fn usable_keys(set: &JwkSet) -> HashMap<String, Key> {
+    set.keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            if matches!(jwk.common.public_key_use, Some(ref usage) if *usage != PublicKeyUse::Signature)
+            {
+                return None;
+            }
+            let algorithm = algorithm_of(jwk)?;
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, (key, algorithm)))
+        })
+        .collect()
+}
+
+/// The algorithm a key is for: the one it names, else the one its kind
+/// implies. Symmetric keys are never taken from a key set.
+fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
+    let implied = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(params) if params.curve == EllipticCurve::P256 => {
+            Algorithm::ES256
+        }
+        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => {
+            Algorithm::EdDSA
+        }
+        _ => return None,
+    };
+    match jwk.common.key_algorithm {
+        None => Some(implied),
+        Some(KeyAlgorithm::RS256) if implied == Algorithm::RS256 => Some(implied),
+        Some(KeyAlgorithm::ES256) if implied == Algorithm::ES256 => Some(implied),
+        Some(KeyAlgorithm::EdDSA) if implied == Algorithm::EdDSA => Some(implied),
+        Some(_) => None,
+    }
+}
+
+fn lookup(keys: &HashMap<String, Key>, kid: Option<&str>) -> Option<Key> {
+    match kid {
+        Some(kid) => keys.get(kid).cloned(),
+        None if keys.len() == 1 => keys.values().next().cloned(),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_signing_keys_of_the_accepted_kinds_are_kept() {
+        let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"}
+        ]}))
+        .unwrap();
+        let keys = usable_keys(&set);
+        assert_eq!(keys.keys().collect::<Vec<_>>(), ["ed"]);
+        assert_eq!(keys["ed"].1, Algorithm::EdDSA);
+        assert!(lookup(&keys, None).is_some(), "the only key of the set");
+        assert!(lookup(&keys, Some("other")).is_none());
+    }
+}

@@ -3,6 +3,8 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
 
+mod jwks;
+mod jwt;
 mod support;
 
 mod access;
@@ -18,4 +20,8 @@ mod listing;
 mod openapi;
 mod operations;
 mod pagination;
+mod rate_limits;
+mod tokens;
 mod update_delete;
+mod users;
+mod users_model;

@@ -260,3 +260,38 @@ async fn the_docs_page_is_served_from_the_binary() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn every_api_operation_takes_the_bearer_scheme_and_may_answer_401_and_429() {
+    for (args, required) in [
+        (&[][..], false),
+        (&["--jwt-secret", crate::jwt::SECRET][..], true),
+    ] {
+        let app = TestApp::with_args(Backend::Sqlite, args).await;
+        let description = description(&app).await;
+        let scheme = &description["components"]["securitySchemes"]["bearer"];
+        assert_eq!(scheme["type"], "http");
+        assert_eq!(scheme["scheme"], "bearer");
+        for (path, item) in description["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let security = &operation["security"];
+                if !path.starts_with("/api/") {
+                    assert!(security.is_null(), "{method} {path} is open");
+                    continue;
+                }
+                let expected = if required {
+                    serde_json::json!([{"bearer": []}])
+                } else {
+                    serde_json::json!([{}, {"bearer": []}])
+                };
+                assert_eq!(security, &expected, "{method} {path}");
+                for status in ["401", "429"] {
+                    assert!(
+                        operation["responses"][status]["description"].is_string(),
+                        "{method} {path}: {status}"
+                    );
+                }
+            }
+        }
+    }
+}

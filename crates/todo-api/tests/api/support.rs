@@ -160,6 +160,17 @@ impl TestApp {
         self.admission.in_flight()
     }
 
+    /// The todos of the user `subject`, read from the store itself, past
+    /// any rate limit.
+    pub async fn todos_of(&self, subject: &str) -> Vec<todo_core::Todo> {
+        let owner = self.store.owner_of(subject).await.unwrap();
+        let query = todo_core::ListQuery {
+            limit: todo_core::MAX_LIMIT,
+            ..todo_core::ListQuery::default()
+        };
+        self.store.list(owner, &query).await.unwrap().todos
+    }
+
     /// Turns the service to draining, as SIGTERM does.
     pub fn start_draining(&self) {
         self.lifecycle.start_draining();
@@ -214,6 +225,70 @@ impl TestApp {
                 "{}",
                 String::from_utf8_lossy(&response.body)
             );
+            todos.extend(response.json().as_array().unwrap().iter().cloned());
+            next = response.header("link").map(next_link);
+        }
+        todos
+    }
+}
+
+/// The service as one caller sees it: every request carries
+/// `Authorization: Bearer <token>`.
+pub struct AsCaller<'a> {
+    app: &'a TestApp,
+    authorization: String,
+}
+
+impl TestApp {
+    /// The service for the holder of `token`.
+    pub fn as_caller(&self, token: &str) -> AsCaller<'_> {
+        AsCaller {
+            app: self,
+            authorization: format!("Bearer {token}"),
+        }
+    }
+}
+
+impl AsCaller<'_> {
+    pub async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut all = vec![("authorization", self.authorization.as_str())];
+        all.extend_from_slice(headers);
+        self.app.request(method, uri, body, &all).await
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.request(Method::GET, uri, None, &[]).await
+    }
+
+    pub async fn post(&self, uri: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, uri, Some(&body), &[]).await
+    }
+
+    /// Creates a todo and returns it, failing the test on anything but 201.
+    pub async fn create(&self, body: Value) -> Value {
+        let response = self.post("/api/todo", body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()
+    }
+
+    /// Every todo of the caller, read through the listing's `Link` walk.
+    pub async fn all_todos(&self) -> Vec<Value> {
+        let mut todos = Vec::new();
+        let mut next = Some("/api/todo?sort=id&limit=1000".to_owned());
+        while let Some(uri) = next {
+            let response = self.get(&uri).await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
             todos.extend(response.json().as_array().unwrap().iter().cloned());
             next = response.header("link").map(next_link);
         }

@@ -28,75 +28,14 @@ async fn the_docs_page_creates_a_todo_with_try_it_out_in_a_real_browser() {
         return;
     };
     let service = Service::start(&[]).await;
-    let profile = tempfile::tempdir().unwrap();
-    let driver = Driver::start(&driver).await;
-    let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": browser,
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        },
-    });
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities.as_object().unwrap().clone())
-        .connect(&driver.url)
-        .await
-        .unwrap();
-
+    let session = Session::open(&browser, &driver).await;
+    let client = &session.client;
     client
         .goto(&format!("{}/docs", service.base))
         .await
         .unwrap();
-    let operation = client
-        .wait()
-        .at_most(PAGE_TIMEOUT)
-        .for_element(Locator::Css("#operations-todos-create_todo"))
-        .await
-        .unwrap();
-    operation
-        .find(Locator::Css(".opblock-summary-control"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for button in ["try-out__btn", "execute"] {
-        client
-            .wait()
-            .at_most(PAGE_TIMEOUT)
-            .for_element(Locator::Css(&format!(
-                "#operations-todos-create_todo .{button}"
-            )))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
-    let status = client
-        .wait()
-        .at_most(PAGE_TIMEOUT)
-        .for_element(Locator::Css(
-            "#operations-todos-create_todo .live-responses-table tr.response .response-col_status",
-        ))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(status.trim(), "201");
+    assert_eq!(create_with_try_it_out(client).await, "201");
 
-    // Everything the page loaded came from the service itself.
     let loaded = client
         .execute(
             "return performance.getEntriesByType('resource').map(entry => entry.name)",
@@ -112,7 +51,7 @@ async fn the_docs_page_creates_a_todo_with_try_it_out_in_a_real_browser() {
             "loaded from elsewhere: {url}"
         );
     }
-    client.close().await.unwrap();
+    session.close().await;
 
     let todos: serde_json::Value = reqwest::get(format!("{}/api/todo", service.base))
         .await
@@ -123,8 +62,165 @@ async fn the_docs_page_creates_a_todo_with_try_it_out_in_a_real_browser() {
     assert_eq!(todos.as_array().unwrap().len(), 1, "{todos}");
 }
 
-/// Chromium and chromedriver, installed now if missing and possible;
-/// `None`, with the reason printed, when they cannot be had.
+/// With JWTs on, a person pastes a token into "Authorize" and tries a call
+/// as that user.
+#[tokio::test]
+async fn the_docs_page_authorizes_with_a_pasted_token() {
+    let Some((browser, driver)) = browser_and_driver() else {
+        return;
+    };
+    const SECRET: &str = "a browser-test secret of 32 bytes or more";
+    let token = String::from_utf8(
+        Command::new(env!("CARGO_BIN_EXE_todo-api"))
+            .args(["token", "--sub", "docs-user"])
+            .env("JWT_SECRET", SECRET)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let service = Service::start(&["--jwt-secret", SECRET]).await;
+    let session = Session::open(&browser, &driver).await;
+    let client = &session.client;
+    client
+        .goto(&format!("{}/docs", service.base))
+        .await
+        .unwrap();
+    // Without a token the call is refused.
+    assert_eq!(create_with_try_it_out(client).await, "401");
+    click(client, ".auth-wrapper .btn.authorize").await;
+    client
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Css(".auth-container input"))
+        .await
+        .unwrap()
+        .send_keys(&token)
+        .await
+        .unwrap();
+    click(client, ".auth-btn-wrapper .modal-btn.authorize").await;
+    click(client, ".auth-btn-wrapper .btn-done").await;
+    click(client, "#operations-todos-create_todo .execute").await;
+    let status = client
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::XPath(
+            "//*[@id='operations-todos-create_todo']//tr[contains(@class,'response')]//td[contains(@class,'response-col_status') and normalize-space()='201']",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status.trim(), "201");
+    session.close().await;
+
+    let mine: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/todo", service.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+}
+
+/// A headless Chromium driven through its driver, until closed.
+struct Session {
+    client: fantoccini::Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    async fn open(browser: &Path, driver: &Path) -> Session {
+        let profile = tempfile::tempdir().unwrap();
+        let driver = Driver::start(driver).await;
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": browser,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        });
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities.as_object().unwrap().clone())
+            .connect(&driver.url)
+            .await
+            .unwrap();
+        Session {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+/// Clicks the element `css` matches, once it is there.
+async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Opens "Create a todo", tries it out with its example body, and returns
+/// the status the page shows.
+async fn create_with_try_it_out(client: &fantoccini::Client) -> String {
+    let operation = client
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Css("#operations-todos-create_todo"))
+        .await
+        .unwrap();
+    operation
+        .find(Locator::Css(".opblock-summary-control"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for button in ["try-out__btn", "execute"] {
+        click(client, &format!("#operations-todos-create_todo .{button}")).await;
+    }
+    client
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Css(
+            "#operations-todos-create_todo .live-responses-table tr.response .response-col_status",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 fn browser_and_driver() -> Option<(PathBuf, PathBuf)> {
     if let Some(found) = find_browser_and_driver() {
         return Some(found);

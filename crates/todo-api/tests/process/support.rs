@@ -25,6 +25,16 @@ pub struct Service {
 impl Service {
     /// Starts the binary with JSON logs and `args`.
     pub async fn start(args: &[&str]) -> Service {
+        Service::start_logging(args, "info").await
+    }
+
+    /// The whole log so far.
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Starts the binary with JSON logs filtered by `rust_log` and `args`.
+    pub async fn start_logging(args: &[&str], rust_log: &str) -> Service {
         let dir = tempfile::tempdir().unwrap();
         let database = format!("sqlite://{}", dir.path().join("todo.db").display());
         let mut child = Command::new(env!("CARGO_BIN_EXE_todo-api"))
@@ -38,7 +48,7 @@ impl Service {
             ])
             .args(args)
             .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .env_remove("CORS_ORIGINS")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

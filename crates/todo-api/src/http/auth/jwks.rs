@@ -31,6 +31,8 @@ pub struct Jwks {
     url: String,
     client: reqwest::Client,
     keys: RwLock<Arc<HashMap<String, Key>>>,
+    /// Shortest time between two fetches ([`REFETCH_INTERVAL`]).
+    refetch_interval: Duration,
     /// When the set was last fetched (or tried); held during a fetch, so
     /// requests for an unknown key wait for the one fetch under way.
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
@@ -59,6 +61,10 @@ impl Jwks {
     /// is logged, not fatal: its keys are fetched again when a token needs
     /// them.
     pub async fn fetch_at_start(url: String) -> Jwks {
+        Jwks::fetch_with_interval(url, REFETCH_INTERVAL).await
+    }
+
+    async fn fetch_with_interval(url: String, refetch_interval: Duration) -> Jwks {
         let client = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .build()
@@ -67,6 +73,7 @@ impl Jwks {
             url,
             client,
             keys: RwLock::new(Arc::new(HashMap::new())),
+            refetch_interval,
             last_fetch: tokio::sync::Mutex::new(None),
         };
         jwks.refetch_if_due().await;
@@ -90,7 +97,7 @@ impl Jwks {
 
     async fn refetch_if_due(&self) {
         let mut last_fetch = self.last_fetch.lock().await;
-        if last_fetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
+        if last_fetch.is_some_and(|at| at.elapsed() < self.refetch_interval) {
             return;
         }
         *last_fetch = Some(Instant::now());
@@ -169,14 +176,84 @@ fn lookup(keys: &HashMap<String, Key>, kid: Option<&str>) -> Option<Key> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::routing::get;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
+
+    /// An Ed25519 key of the provider, as a JWK named `kid`.
+    fn jwk(kid: &str) -> serde_json::Value {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(key.public_key_raw()),
+        })
+    }
+
+    /// A provider on loopback serving the keys `kids` (the set can be
+    /// changed), after `delay`; counts its fetches. Ends with the test.
+    struct Provider {
+        url: String,
+        fetches: Arc<AtomicUsize>,
+        keys: Arc<RwLock<Vec<serde_json::Value>>>,
+        server: tokio::task::JoinHandle<()>,
+    }
+
+    impl Provider {
+        async fn start(kids: &[&str], delay: Duration) -> Provider {
+            let fetches = Arc::new(AtomicUsize::new(0));
+            let keys = Arc::new(RwLock::new(
+                kids.iter().map(|kid| jwk(kid)).collect::<Vec<_>>(),
+            ));
+            let (count, set) = (Arc::clone(&fetches), Arc::clone(&keys));
+            let app = Router::new().route(
+                "/jwks",
+                get(move || {
+                    let (count, set) = (Arc::clone(&count), Arc::clone(&set));
+                    async move {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        let keys = set.read().unwrap().clone();
+                        axum::Json(serde_json::json!({ "keys": keys }))
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+            let server = tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Provider {
+                url,
+                fetches,
+                keys,
+                server,
+            }
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Drop for Provider {
+        fn drop(&mut self) {
+            self.server.abort();
+        }
+    }
 
     #[test]
     fn only_signing_keys_of_the_accepted_kinds_are_kept() {
+        let ed = jwk("ed");
+        let x = ed["x"].clone();
         let set: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
-            {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-            {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            ed,
+            {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc", "x": x},
+            {"kty": "OKP", "crv": "Ed25519", "x": x},
             {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"}
         ]}))
         .unwrap();
@@ -185,5 +262,60 @@ mod tests {
         assert_eq!(keys["ed"].1, Algorithm::EdDSA);
         assert!(lookup(&keys, None).is_some(), "the only key of the set");
         assert!(lookup(&keys, Some("other")).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_fetches_again_at_most_once_per_interval() {
+        let provider = Provider::start(&["k1"], Duration::ZERO).await;
+        let interval = Duration::from_millis(300);
+        let jwks = Jwks::fetch_with_interval(provider.url.clone(), interval).await;
+        assert_eq!(provider.fetches(), 1, "fetched at start");
+        assert!(jwks.key(Some("k1")).await.is_ok());
+        provider.keys.write().unwrap().push(jwk("k2"));
+        for _ in 0..20 {
+            assert!(matches!(
+                jwks.key(Some("k2")).await,
+                Err(JwtError::UnknownKey)
+            ));
+        }
+        assert_eq!(provider.fetches(), 1, "not again within the interval");
+        tokio::time::sleep(interval).await;
+        assert!(
+            jwks.key(Some("k2")).await.is_ok(),
+            "the rotated key, fetched"
+        );
+        assert_eq!(provider.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_keys_fetched_keep_serving_while_the_provider_is_down() {
+        let provider = Provider::start(&["k1"], Duration::ZERO).await;
+        let jwks = Jwks::fetch_with_interval(provider.url.clone(), Duration::ZERO).await;
+        drop(provider);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(matches!(
+            jwks.key(Some("k2")).await,
+            Err(JwtError::UnknownKey)
+        ));
+        assert!(
+            jwks.key(Some("k1")).await.is_ok(),
+            "kept after a failed fetch"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_provider_delays_an_unknown_kid_by_the_fetch_timeout_at_most() {
+        let provider = Provider::start(&["k1"], Duration::from_secs(30)).await;
+        let started = Instant::now();
+        let jwks = Jwks::fetch_with_interval(provider.url.clone(), Duration::ZERO).await;
+        assert!(matches!(
+            jwks.key(Some("k1")).await,
+            Err(JwtError::UnknownKey)
+        ));
+        assert!(
+            started.elapsed() < 3 * FETCH_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

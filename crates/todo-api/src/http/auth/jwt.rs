@@ -249,7 +249,16 @@ impl JwtVerifier {
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A claim that is checked must be there: the library checks `iss`
+        // and `aud` only when a token carries them.
+        let mut required = vec!["exp", "sub"];
+        if self.settings.issuer.is_some() {
+            required.push("iss");
+        }
+        if self.settings.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &self.settings.issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,

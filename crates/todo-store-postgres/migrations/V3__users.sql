@@ -21,6 +21,8 @@ alter table todos add column owner bigint not null default 1;
 
 -- The listing indexes again, each led by the owner.
 create index todos_owner_created_at_id_idx on todos (owner, created_at, id);
+-- sort=id either way, which the primary key served alone before.
+create index todos_owner_id_idx on todos (owner, id);
 create index todos_owner_completed_created_at_id_idx on todos (owner, completed, created_at, id);
 create index todos_owner_priority_id_idx on todos (owner, priority, id);
 create index todos_owner_due_date_id_idx on todos (owner, due_date, id);

@@ -23,6 +23,7 @@ drop index todos_priority_id_idx;
 drop index todos_due_date_id_idx;
 
 create index todos_owner_created_at_id_idx on todos (owner, created_at, id);
+create index todos_owner_id_idx on todos (owner, id);
 create index todos_owner_completed_created_at_id_idx on todos (owner, completed, created_at, id);
 create index todos_owner_priority_id_idx on todos (owner, priority, id);
 create index todos_owner_due_date_id_idx on todos (owner, due_date, id);

@@ -25,12 +25,18 @@ pub enum MigrateError {
 /// Applies the migrations the database lacks. Instances starting together
 /// take turns on an advisory lock, so each migration runs once.
 pub(crate) async fn migrate(pool: &Pool) -> Result<(), MigrateError> {
+    migrate_to(pool, refinery::Target::Latest).await
+}
+
+/// Applies the migrations up to `target`, under the advisory lock.
+pub(crate) async fn migrate_to(pool: &Pool, target: refinery::Target) -> Result<(), MigrateError> {
     let mut client = pool.get().await.map_err(MigrateError::Connection)?;
     client
         .execute(ADVISORY_LOCK, &[&MIGRATION_LOCK])
         .await
         .map_err(MigrateError::Lock)?;
     let migrated = migrations::runner()
+        .set_target(target)
         .run_async(&mut **client)
         .await
         .map_err(MigrateError::Migration);

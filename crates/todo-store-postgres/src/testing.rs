@@ -359,6 +359,20 @@ fn free_port() -> u16 {
 
 /// What tests ask of a store's connections.
 impl PgStore {
+    /// Applies the migrations up to `version` only: a database as an older
+    /// release left it, for the tests of upgrading in place.
+    pub async fn migrate_to_version(&self, version: i32) {
+        crate::migrate::migrate_to(self.db.pool(), refinery::Target::Version(version))
+            .await
+            .expect("migrated");
+    }
+
+    /// Runs `sql` (several statements) on one of the pool's connections.
+    pub async fn execute_batch(&self, sql: &str) {
+        let client = self.db.pool().get().await.expect("a pooled connection");
+        client.batch_execute(sql).await.expect("executed");
+    }
+
     /// The value of a server setting on one of the pool's connections.
     pub async fn setting(&self, name: &str) -> String {
         let client = self.db.pool().get().await.expect("a pooled connection");

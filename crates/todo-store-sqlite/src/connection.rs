@@ -33,6 +33,18 @@ pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
     Ok(connection)
 }
 
+/// Applies the migrations up to `version` only to the file at `path`: a
+/// database as an older release left it, for the tests of upgrading in
+/// place.
+#[cfg(feature = "testing")]
+pub fn migrate_to_version(path: &Path, version: i32) -> Result<(), OpenError> {
+    let mut connection = Connection::open(path)?;
+    migrations::runner()
+        .set_target(refinery::Target::Version(version))
+        .run(&mut connection)?;
+    Ok(())
+}
+
 /// Opens a read connection. It is read-only so that no bug in a read path
 /// can write around the single writer.
 pub(crate) fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, OpenError> {

@@ -20,5 +20,7 @@ mod store;
 mod worker;
 
 pub use connection::ConnectionSettings;
+#[cfg(feature = "testing")]
+pub use connection::migrate_to_version;
 pub use error::OpenError;
 pub use store::{SqliteOptions, SqliteStore};

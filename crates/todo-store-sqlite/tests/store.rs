@@ -537,3 +537,55 @@ async fn a_store_without_readers_or_time_to_acquire_is_refused() {
         assert!(matches!(result, Err(OpenError::Options(_))), "{options:?}");
     }
 }
+
+#[tokio::test]
+async fn a_database_from_before_users_migrates_in_place_to_the_anonymous_users_list() {
+    let directory = tempfile::tempdir().expect("a directory");
+    let path = directory.path().join("todo.db");
+    todo_store_sqlite::migrate_to_version(&path, 2).expect("migrated to V2");
+    // What the previous release wrote: a todo and an idempotency key.
+    let old = rusqlite::Connection::open(&path).expect("opened");
+    old.execute_batch(
+        "insert into todos (title, title_search, created_at, updated_at)
+         values ('Old milk', 'old milk', 1, 1);
+         insert into idempotency_keys (scope, key, fingerprint, status, body, created_at)
+         values ('', 'old-key', 'f', 201, '{\"id\":1}', 1);",
+    )
+    .expect("written");
+    drop(old);
+    let store = SqliteStore::open(&path, options()).await.expect("opened");
+    let listed = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .expect("listed");
+    let titles: Vec<_> = listed
+        .todos
+        .iter()
+        .map(|todo| todo.title.as_str())
+        .collect();
+    assert_eq!(titles, ["Old milk"]);
+    let alice = store.owner_of("alice").await.expect("a user");
+    assert!(
+        store
+            .list(alice, &ListQuery::default())
+            .await
+            .expect("listed")
+            .todos
+            .is_empty()
+    );
+    let key = todo_core::IdempotencyKey {
+        scope: String::new(),
+        key: "old-key".into(),
+        fingerprint: "f".into(),
+    };
+    let creation = todo_core::Creation::One(new_todo("again"));
+    let replayed = store
+        .create_keyed(Owner::ANONYMOUS, &key, creation.clone())
+        .await
+        .expect("answered");
+    assert!(
+        matches!(replayed, todo_core::KeyedOutcome::Replayed(_)),
+        "{replayed:?}"
+    );
+    store.close().await;
+}

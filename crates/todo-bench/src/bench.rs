@@ -18,6 +18,7 @@ use crate::parts::distant::run_distant;
 use crate::parts::experiments::{run_bulk, run_indexes, run_pool, run_sustained};
 use crate::parts::lists_1m::run_lists;
 use crate::parts::single_rows::{run_creates, run_reads, run_updates};
+use crate::parts::users::run_users;
 use crate::results::{MACHINE_FILE, Machine, Part, save};
 
 /// Runs `parts` in order.
@@ -67,5 +68,6 @@ async fn run_part(
         Part::Distant => run_distant(need()?, options).await,
         Part::Concurrency => run_concurrency(need()?, options).await,
         Part::BulkRows => run_bulk_rows(need()?, options).await,
+        Part::Users => run_users(need()?, options).await,
     }
 }

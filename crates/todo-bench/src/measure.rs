@@ -5,8 +5,10 @@
 //! against the bare rusqlite loop), in rounds when asked.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use todo_load::callers::Caller;
 use todo_load::client::Connection;
 use todo_load::sustained::{RunConfig, RunReport, run_load};
 use todo_load::workload::{IdRange, LIST_PATH, Workload, ensure_todos};
@@ -48,7 +50,8 @@ pub async fn seed(service: &Service) -> Result<IdRange, BenchError> {
     Ok(ensure_todos(&mut connection, SEED).await?)
 }
 
-/// A closed-loop run of `workload` at `connections` against `service`.
+/// A closed-loop run of `workload` at `connections` against `service`,
+/// sent anonymously to the todos `ids`.
 pub fn closed_loop(
     service: &Service,
     workload: Workload,
@@ -56,12 +59,30 @@ pub fn closed_loop(
     ids: IdRange,
     options: &BenchOptions,
 ) -> RunConfig {
+    closed_loop_as(
+        service,
+        workload,
+        connections,
+        Arc::from([Caller::anonymous(ids)]),
+        options,
+    )
+}
+
+/// A closed-loop run of `workload` at `connections` against `service`,
+/// each request sent as one of `callers`, to that caller's todos.
+pub fn closed_loop_as(
+    service: &Service,
+    workload: Workload,
+    connections: u64,
+    callers: Arc<[Caller]>,
+    options: &BenchOptions,
+) -> RunConfig {
     RunConfig {
         workload,
         connections,
         duration: options.duration,
         rate: None,
-        ids,
+        callers,
         list_path: LIST_PATH.to_owned(),
         progress: false,
         server_pid: Some(service.pid),
@@ -83,7 +104,7 @@ pub struct Grid<'a> {
 }
 
 /// The label of round `round` of `rounds` in progress lines.
-fn round_label(round: usize, rounds: usize) -> String {
+pub(crate) fn round_label(round: usize, rounds: usize) -> String {
     if rounds > 1 {
         format!(" (round {round} of {rounds})")
     } else {
@@ -94,7 +115,7 @@ fn round_label(round: usize, rounds: usize) -> String {
 /// The round of median ratio among `rounds` (each a point measured
 /// alone), carrying every round's figures; creates' durability counts
 /// every round.
-fn median_of_rounds(mut rounds: Vec<WorkloadPoint>) -> Option<WorkloadPoint> {
+pub(crate) fn median_of_rounds(mut rounds: Vec<WorkloadPoint>) -> Option<WorkloadPoint> {
     if rounds.len() < 2 {
         return rounds.pop();
     }
@@ -241,7 +262,7 @@ fn changes_commit_settings(issued: &[Issued]) -> bool {
     })
 }
 
-fn point(
+pub(crate) fn point(
     backend: &str,
     workload: Workload,
     connections: u64,

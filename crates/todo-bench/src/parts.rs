@@ -9,3 +9,4 @@ pub mod distant;
 pub mod experiments;
 pub mod lists_1m;
 pub mod single_rows;
+pub mod users;

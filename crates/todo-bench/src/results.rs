@@ -40,10 +40,12 @@ pub enum Part {
     Concurrency,
     /// Target 7: 1,000-item bulk creates, rows/s.
     BulkRows,
+    /// Target 8: JWT with 1,000 users against open mode, both backends.
+    Users,
 }
 
 impl Part {
-    pub const ALL: [Part; 15] = [
+    pub const ALL: [Part; 16] = [
         Part::ScenariosPostgres,
         Part::ScenariosSqlite,
         Part::WorkloadsPostgres,
@@ -59,6 +61,7 @@ impl Part {
         Part::Distant,
         Part::Concurrency,
         Part::BulkRows,
+        Part::Users,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -78,12 +81,16 @@ impl Part {
             Part::Distant => "distant.json",
             Part::Concurrency => "concurrency.json",
             Part::BulkRows => "bulk-rows.json",
+            Part::Users => "users.json",
         }
     }
 }
 
 /// Where the SQLite half of the `creates` part goes.
 pub const CREATES_SQLITE_FILE: &str = "creates-sqlite.json";
+
+/// Where the SQLite half of the `users` part goes.
+pub const USERS_SQLITE_FILE: &str = "users-sqlite.json";
 
 /// Where the machine's description goes.
 pub const MACHINE_FILE: &str = "machine.json";

@@ -15,7 +15,8 @@ use crate::parts::bulk_rows::BulkRowsPoint;
 use crate::parts::concurrency::{ConcurrencyPart, IDLE_CONNECTIONS};
 use crate::parts::distant::{DISTANT_CLIENTS, DISTANT_DELAY, DistantPart};
 use crate::parts::lists_1m::ListPoint;
-use crate::results::{CREATES_SQLITE_FILE, Part, Round, WorkloadPoint, load};
+use crate::parts::users::USERS;
+use crate::results::{CREATES_SQLITE_FILE, Part, Round, USERS_SQLITE_FILE, WorkloadPoint, load};
 use figures::{Reading, readings};
 
 /// One performance target.
@@ -29,7 +30,7 @@ pub struct Target {
 
 /// The targets, in BENCHMARKS.md's order (a table: one line each).
 #[rustfmt::skip]
-pub const TARGETS: [Target; 13] = [
+pub const TARGETS: [Target; 14] = [
     //          #  what is measured             the goal
     Target::new(1, Measured::Reads,             Goal::times(0.6, "pgbench")),
     Target::new(2, Measured::ListFirstPages,    Goal::times(0.7, "pgbench")),
@@ -44,6 +45,7 @@ pub const TARGETS: [Target; 13] = [
     Target::new(6, Measured::ScaleTest,         Goal::Complete),
     Target::new(6, Measured::IdleMemory,        Goal::MemoryUnder { megabytes: 200.0 }),
     Target::new(7, Measured::BulkRows,          Goal::per_second(100_000.0, " rows/s")),
+    Target::new(8, Measured::UsersJwt,          Goal::times(0.9, "open mode")),
 ];
 
 impl Target {
@@ -87,6 +89,10 @@ pub enum Measured {
     IdleMemory,
     /// 1,000-item bulk creates, rows/s (`bulk-rows.json`).
     BulkRows,
+    /// Reads, listings, updates and creates with JWT on and 1,000 users,
+    /// against open mode (`users.json`, `users-sqlite.json`), a row per
+    /// backend and workload.
+    UsersJwt,
 }
 
 impl Measured {
@@ -117,6 +123,7 @@ impl Measured {
                 format!("Service RSS with {IDLE_CONNECTIONS} idle keep-alive connections")
             }
             Measured::BulkRows => "Bulk creates, 1,000 items per request (PostgreSQL)".to_owned(),
+            Measured::UsersJwt => format!("JWT on, {USERS} users"),
         }
     }
 
@@ -250,6 +257,8 @@ pub struct TargetInputs {
     pub distant: Option<DistantPart>,
     pub concurrency: Option<ConcurrencyPart>,
     pub bulk_rows: Vec<BulkRowsPoint>,
+    /// `users` on PostgreSQL, then on SQLite.
+    pub users: Vec<WorkloadPoint>,
 }
 
 impl TargetInputs {
@@ -265,6 +274,10 @@ impl TargetInputs {
             distant: load(out, Part::Distant.file_name()),
             concurrency: load(out, Part::Concurrency.file_name()),
             bulk_rows: load(out, Part::BulkRows.file_name()).unwrap_or_default(),
+            users: [Part::Users.file_name(), USERS_SQLITE_FILE]
+                .into_iter()
+                .flat_map(points)
+                .collect(),
         }
     }
 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST};
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{SendRequest, handshake};
 use hyper_util::rt::TokioIo;
@@ -106,6 +106,8 @@ fn next_link(header: &str) -> Option<String> {
 pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
     host: String,
+    /// The `Authorization` header its requests carry, if any.
+    authorization: Option<HeaderValue>,
 }
 
 impl Connection {
@@ -124,7 +126,14 @@ impl Connection {
         Ok(Connection {
             sender,
             host: service.host.clone(),
+            authorization: None,
         })
+    }
+
+    /// Sends the next requests with this `Authorization` header (a user's
+    /// `Bearer` token), or with none.
+    pub fn authorize(&mut self, authorization: Option<&HeaderValue>) {
+        self.authorization = authorization.cloned();
     }
 
     /// Whether the server has closed this connection.
@@ -143,6 +152,9 @@ impl Connection {
             .method(method)
             .uri(path)
             .header(HOST, &self.host);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
         let bytes = match body {
             Some(body) => {
                 request = request.header(CONTENT_TYPE, "application/json");

@@ -1,9 +1,10 @@
 //! todo-load: the load generator of the todo-api contract. It talks to a
 //! service only over HTTP (API.md), so it measures any server of that
 //! contract: the scenario table with its checks through the API afterwards
-//! (`scenarios`), and sustained load of one workload (`sustained`), each
+//! (`scenarios`), and sustained load of one workload (`sustained`), sent anonymously or as many users (`callers`), each
 //! failure told apart by whose it was (`failure`).
 
+pub mod callers;
 pub mod client;
 pub mod failure;
 pub mod limits;

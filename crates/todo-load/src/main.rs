@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 
+use todo_load::callers::{Caller, read_tokens, seed_users};
 use todo_load::client::Connection;
 use todo_load::limits::Limits;
 use todo_load::scenarios::{self, ScenarioResult};
@@ -62,9 +64,17 @@ enum Command {
         /// each request was due); without it, closed loop.
         #[arg(long)]
         rate: Option<f64>,
-        /// Todos that must exist for reads and updates (created if fewer).
+        /// Todos that must exist for reads and updates (created if fewer);
+        /// with --tokens-file, for each user.
         #[arg(long, default_value_t = 1000)]
         seed: u64,
+        /// Send the requests as many users: a file of their tokens, one per
+        /// line; each request goes as a user picked at random, to that
+        /// user's own todos (reads and updates pick between the user's first
+        /// and last id, so on a database where users' todos interleave some
+        /// picks are another user's todo and answer 404: seed a fresh one).
+        #[arg(long)]
+        tokens_file: Option<PathBuf>,
         /// The listing the `list` workload asks for (path and query).
         #[arg(long, default_value = LIST_PATH)]
         list_path: String,
@@ -121,6 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             duration,
             rate,
             seed,
+            tokens_file,
             list_path,
             json,
         } => {
@@ -131,15 +142,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let service = ServiceUrl::parse_reaching(&url, cli.allow_remote)?;
             anyhow::ensure!(duration > 0.0, "--duration must be positive");
             anyhow::ensure!(rate.is_none_or(|r| r > 0.0), "--rate must be positive");
-            let mut connection = Connection::open(&service).await?;
-            let ids = ensure_todos(&mut connection, seed.max(1)).await?;
-            drop(connection);
+            let callers = match tokens_file {
+                Some(path) => {
+                    let tokens = read_tokens(&path)?;
+                    eprintln!("seeding {seed} todos for each of {} users…", tokens.len());
+                    seed_users(&service, &tokens, seed).await?
+                }
+                None => {
+                    let mut connection = Connection::open(&service).await?;
+                    vec![Caller::anonymous(
+                        ensure_todos(&mut connection, seed.max(1)).await?,
+                    )]
+                }
+            };
             let config = RunConfig {
                 workload,
                 connections,
                 duration: Duration::from_secs_f64(duration),
                 rate,
-                ids,
+                callers: Arc::from(callers),
                 list_path,
                 progress: true,
                 server_pid: None,

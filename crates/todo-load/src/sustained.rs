@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Barrier;
 
+use crate::callers::{self, Caller};
 use crate::client::Connection;
 use crate::failure::{FailureKind, Failures};
 use crate::limits::{CpuMeter, Limits, listen_overflows};
 use crate::progress::Progress;
 use crate::service_url::ServiceUrl;
 use crate::stats::{Latencies, LatencySummary};
-use crate::workload::{IdRange, Rng, Workload};
+use crate::workload::{Rng, Workload};
 
 /// Pause before reconnecting a connection the server closed.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
@@ -31,7 +32,9 @@ pub struct RunConfig {
     pub duration: Duration,
     /// Requests per second over all connections (open loop), or `None`.
     pub rate: Option<f64>,
-    pub ids: IdRange,
+    /// Who the requests are sent as, one picked for each request: the
+    /// anonymous caller, or users with their tokens and their todos.
+    pub callers: Arc<[Caller]>,
     /// The listing `list` requests ask for (path and query).
     pub list_path: String,
     /// Show a progress bar (only ever on a terminal).
@@ -238,8 +241,12 @@ async fn drive(
         let Some(open) = connection.as_mut() else {
             continue;
         };
+        let Some(caller) = callers::pick(&config.callers, rng) else {
+            return;
+        };
+        open.authorize(caller.authorization.as_ref());
         let op = config.workload.pick(rng);
-        let request = op.request(rng, config.ids, &config.list_path);
+        let request = op.request(rng, caller.ids, &config.list_path);
         tally.requests += 1;
         let result = open
             .send(request.method, &request.path, request.body.as_ref())

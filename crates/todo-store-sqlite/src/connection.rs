@@ -29,6 +29,16 @@ pub struct ConnectionSettings {
 pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, OpenError> {
     let mut connection = Connection::open(path)?;
     configure(&connection, busy_timeout)?;
+    // Many users' creates land on many index pages (each index leads with
+    // the owner), which the writer reads and rewrites at every group commit:
+    // a cache of 16 MiB keeps them (the 2 MiB default had the writer reading
+    // pages back from the file), and a checkpoint every 10,000 WAL pages
+    // rather than 1,000 copies a page rewritten by many commits back to the
+    // file once. Measured with 1,000 users' creates: 8.7k/s to 12k/s (and
+    // open mode's 18k/s to 20k/s). Readers keep the default cache and read
+    // through the operating system's.
+    connection.pragma_update(None, "cache_size", "-16384")?;
+    connection.pragma_update(None, "wal_autocheckpoint", "10000")?;
     migrations::runner().run(&mut connection)?;
     Ok(connection)
 }

@@ -18,7 +18,9 @@ use todo_core::{Owner, StoreError, TodoStore};
 
 pub use access_tokens::AccessTokens;
 pub use jwks::Jwks;
-pub use jwt::{JwtError, JwtKeyError, JwtKeys, JwtSettings, JwtVerifier, mint_token};
+pub use jwt::{
+    JwtError, JwtKeyError, JwtKeys, JwtSettings, JwtVerifier, VerifiedToken, mint_token,
+};
 
 /// How a request was let in, as `GET /api/me` tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +83,7 @@ pub enum AuthError {
 }
 
 /// Most subjects whose owner is remembered: a user's next token skips the
-/// lookup of its owner.
+/// lookup of its owner (a token's own requests find it with the token).
 const OWNERS_REMEMBERED: u64 = 100_000;
 
 /// Reads a request's credentials into a [`Principal`].
@@ -140,18 +142,25 @@ impl Authenticator {
         let Some(jwt) = &self.jwt else {
             return Err(AuthError::Invalid(JwtError::NotAccepted));
         };
-        let subject = jwt.verify(token).await?;
-        let owner = match self.owners.get(&subject) {
+        let verified = jwt.verify(token).await?;
+        let owner = match verified.owner() {
             Some(owner) => owner,
             None => {
-                let owner = store.owner_of(&subject).await?;
-                self.owners.insert(Arc::clone(&subject), owner);
+                let owner = match self.owners.get(&verified.subject) {
+                    Some(owner) => owner,
+                    None => {
+                        let owner = store.owner_of(&verified.subject).await?;
+                        self.owners.insert(Arc::clone(&verified.subject), owner);
+                        owner
+                    }
+                };
+                verified.remember_owner(owner);
                 owner
             }
         };
         Ok(Principal {
             owner,
-            subject: Some(subject),
+            subject: Some(Arc::clone(&verified.subject)),
             kind: AuthKind::Jwt,
             key_scope: String::new(),
         })

@@ -1,5 +1,5 @@
 //! The detail tables of the target parts (`reads`, `lists-1m`, `updates`,
-//! `creates`, `distant`, `concurrency`, `bulk-rows`), below the "Targets"
+//! `creates`, `distant`, `concurrency`, `bulk-rows`, `users`), below the "Targets"
 //! table that sums them up.
 
 use std::fmt::Write;
@@ -12,7 +12,7 @@ use crate::parts::bulk_rows::BulkRowsPoint;
 use crate::parts::concurrency::ConcurrencyPart;
 use crate::parts::distant::DistantPart;
 use crate::parts::lists_1m::{LIST_CONNECTIONS, ListPoint};
-use crate::results::{CREATES_SQLITE_FILE, Part, WorkloadPoint, load};
+use crate::results::{CREATES_SQLITE_FILE, Part, USERS_SQLITE_FILE, WorkloadPoint, load};
 
 /// Every detail table the result files in `out` allow.
 pub fn render_target_details(out: &Path, cpus: usize) -> String {
@@ -22,6 +22,14 @@ pub fn render_target_details(out: &Path, cpus: usize) -> String {
         (Part::Updates.file_name(), "Target 3: updates"),
         (Part::Creates.file_name(), "Target 4: creates on PostgreSQL"),
         (CREATES_SQLITE_FILE, "Target 4: creates on SQLite"),
+        (
+            Part::Users.file_name(),
+            "Target 8: JWT with 1,000 users (ceiling: open mode), PostgreSQL",
+        ),
+        (
+            USERS_SQLITE_FILE,
+            "Target 8: JWT with 1,000 users (ceiling: open mode), SQLite",
+        ),
     ] {
         if let Some(points) = load::<Vec<WorkloadPoint>>(out, file) {
             md.push_str(&workload_table(title, &points));

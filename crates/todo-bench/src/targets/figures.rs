@@ -55,6 +55,7 @@ pub fn readings(target: &Target, inputs: &TargetInputs) -> Vec<Reading> {
         Measured::ScaleTest => vec![scale_test(label, inputs.concurrency.as_ref())],
         Measured::IdleMemory => vec![idle_memory(label, inputs.concurrency.as_ref())],
         Measured::BulkRows => vec![bulk_rows(label, &inputs.bulk_rows)],
+        Measured::UsersJwt => per_workload(label, &inputs.users),
     }
 }
 
@@ -77,6 +78,19 @@ fn against_reference(label: String, points: &[WorkloadPoint]) -> Vec<Reading> {
             figures: vec![rates(point.api.throughput, point.ceiling.throughput)],
         })
         .collect()
+}
+
+/// One row per backend and workload: the API's rate beside its
+/// reference's.
+fn per_workload(label: String, points: &[WorkloadPoint]) -> Vec<Reading> {
+    let mut readings = against_reference(label.clone(), points);
+    for (reading, point) in readings.iter_mut().zip(points) {
+        reading.target = format!(
+            "{label}: {} ({}), {} connections",
+            point.workload, point.backend, point.connections
+        );
+    }
+    readings
 }
 
 fn rates(value: f64, reference: f64) -> Figure {

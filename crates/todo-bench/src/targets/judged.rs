@@ -211,3 +211,26 @@ fn bulk_takes_the_best_concurrency_against_the_absolute_goal() {
     );
     assert_eq!(bulk_row(vec![bulk(8, 99_999.0)]).met, Some(false));
 }
+
+#[test]
+fn users_get_a_row_per_backend_and_workload_against_open_mode() {
+    let open = |workload, jwt: f64, open: f64, backend: &str| {
+        let mut point = point(workload, 64, jwt, open);
+        point.ceiling = ceiling("open mode", open);
+        point.backend = backend.to_owned();
+        point
+    };
+    let rows = judge(&TargetInputs {
+        users: vec![
+            open(Workload::Read, 900.0, 1000.0, "postgres"),
+            open(Workload::Create, 890.0, 1000.0, "sqlite"),
+        ],
+        ..TargetInputs::default()
+    });
+    let reads = row(&rows, "JWT on, 1000 users: read (postgres), 64 connections");
+    assert_eq!(reads.met, Some(true));
+    assert_eq!(reads.reference, "open mode 1000/s");
+    assert_eq!(reads.goal, "≥ 0.9× open mode");
+    let creates = row(&rows, "JWT on, 1000 users: create (sqlite)");
+    assert_eq!(creates.met, Some(false));
+}

@@ -36,6 +36,10 @@ impl AccessTokens {
     /// The key scope of a presented token, if it is one of ours. Every
     /// configured token is compared, so the time taken does not tell which.
     pub fn scope_of(&self, presented: &str) -> Option<String> {
+        // Without access tokens a JWT need not be hashed on every request.
+        if self.0.is_empty() {
+            return None;
+        }
         let presented = digest(presented);
         let mut found = None;
         for (expected, scope) in self.0.iter() {

@@ -9,7 +9,7 @@
 //! costs tens of microseconds, more than the rest of a read.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::errors::ErrorKind;
@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use moka::Expiry;
 use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
-use todo_core::valid_subject;
+use todo_core::{Owner, valid_subject};
 
 use super::jwks::Jwks;
 
@@ -160,21 +160,36 @@ struct Claims {
     exp: u64,
 }
 
-/// A verified token: whose it is, and until when it may be taken.
-#[derive(Debug, Clone)]
-struct Verified {
-    subject: Arc<str>,
+/// A verified token: whose it is, until when it may be taken, and, once
+/// looked up, its subject's owner, so that a user's next request with the
+/// same token costs one cache lookup in all.
+#[derive(Debug)]
+pub struct VerifiedToken {
+    pub subject: Arc<str>,
     until: Instant,
+    owner: OnceLock<Owner>,
+}
+
+impl VerifiedToken {
+    /// The subject's owner, when it has been remembered.
+    pub fn owner(&self) -> Option<Owner> {
+        self.owner.get().copied()
+    }
+
+    /// Remembers the subject's owner (which never changes) with the token.
+    pub fn remember_owner(&self, owner: Owner) {
+        let _ = self.owner.set(owner);
+    }
 }
 
 /// Each remembered token expires when the token itself stops being valid.
 struct UntilValid;
 
-impl Expiry<Arc<str>, Verified> for UntilValid {
+impl Expiry<Arc<str>, Arc<VerifiedToken>> for UntilValid {
     fn expire_after_create(
         &self,
         _token: &Arc<str>,
-        verified: &Verified,
+        verified: &Arc<VerifiedToken>,
         created_at: Instant,
     ) -> Option<Duration> {
         Some(verified.until.saturating_duration_since(created_at))
@@ -185,7 +200,7 @@ impl Expiry<Arc<str>, Verified> for UntilValid {
 pub struct JwtVerifier {
     keys: JwtKeys,
     settings: JwtSettings,
-    verified: Cache<Arc<str>, Verified>,
+    verified: Cache<Arc<str>, Arc<VerifiedToken>>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -209,12 +224,12 @@ impl JwtVerifier {
         }
     }
 
-    /// The subject of `token`, if it is a valid JWT.
-    pub async fn verify(&self, token: &str) -> Result<Arc<str>, JwtError> {
+    /// `token` verified, if it is a valid JWT.
+    pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, JwtError> {
         if let Some(verified) = self.verified.get(token) {
             // Checked again: the cache expires entries lazily.
             if verified.until > Instant::now() {
-                return Ok(verified.subject);
+                return Ok(verified);
             }
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
@@ -231,17 +246,22 @@ impl JwtVerifier {
         if !valid_subject(&subject) {
             return Err(JwtError::Subject);
         }
-        let subject: Arc<str> = Arc::from(subject);
-        if let Some(until) = valid_until(claims.claims.exp) {
-            self.verified.insert(
-                Arc::from(token),
-                Verified {
-                    subject: Arc::clone(&subject),
-                    until,
-                },
-            );
-        }
-        Ok(subject)
+        let Some(until) = valid_until(claims.claims.exp) else {
+            // Valid, yet too close to its end to be remembered.
+            return Ok(Arc::new(VerifiedToken {
+                subject: Arc::from(subject),
+                until: Instant::now(),
+                owner: OnceLock::new(),
+            }));
+        };
+        let verified = Arc::new(VerifiedToken {
+            subject: Arc::from(subject),
+            until,
+            owner: OnceLock::new(),
+        });
+        self.verified
+            .insert(Arc::from(token), Arc::clone(&verified));
+        Ok(verified)
     }
 
     fn validation(&self, algorithm: Algorithm) -> Validation {
@@ -333,9 +353,9 @@ mod tests {
             &JwtSettings::default(),
         )
         .unwrap();
-        assert_eq!(&*verifier.verify(&token).await.unwrap(), "alice");
+        assert_eq!(&*verifier.verify(&token).await.unwrap().subject, "alice");
         assert_eq!(verifier.verified.iter().count(), 1);
-        assert_eq!(&*verifier.verify(&token).await.unwrap(), "alice");
+        assert_eq!(&*verifier.verify(&token).await.unwrap().subject, "alice");
     }
 
     #[tokio::test]

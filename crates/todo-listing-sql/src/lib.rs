@@ -1,8 +1,10 @@
 //! SQL shared by both store crates: the listing and the delete-by-filter
 //! statements, which differ between PostgreSQL and SQLite only in their
 //! placeholders and in how `q` is matched. Each is scoped by its owner
-//! first (`owner = $1`), which every index leads with. Values are always
-//! bound; sort columns come from [`SortField`], never from input.
+//! first (`owner = $1`), which every index leads with. Values are bound,
+//! but for the page size, a validated integer written into the text (see
+//! `Builder::paging`); sort columns come from [`SortField`], never from
+//! input.
 
 use todo_core::{ListQuery, Owner, Position, Sort, SortField, SortValue, Timestamp, TodoFilter};
 
@@ -106,6 +108,32 @@ impl Builder {
         conditions
     }
 
+    /// `limit N`, with the page size written into the text, and an offset
+    /// only when there is one, bound. The page size is a validated integer
+    /// (at most `MAX_LIMIT + 1`), never text from the request. PostgreSQL
+    /// plans a prepared `limit $n` as if it could be any number, which
+    /// makes its generic plan look dear, so it planned every execution
+    /// anew; with the number in the text the generic plan is chosen and
+    /// kept (docs/query-plans.md, BENCHMARKS.md).
+    fn paging(&mut self, fetch: i64, offset: u64) -> String {
+        if offset == 0 {
+            format!(" limit {fetch}")
+        } else {
+            let offset = self.bind(SqlParam::BigInt(offset as i64));
+            format!(" limit {fetch} offset {offset}")
+        }
+    }
+
+    /// A due-date branch's row count: written in without an offset (the
+    /// page size), bound with one (the offset is not bounded).
+    fn branch_limit(&mut self, rows: i64, offset: u64) -> String {
+        if offset == 0 {
+            rows.to_string()
+        } else {
+            self.bind(SqlParam::BigInt(rows))
+        }
+    }
+
     fn finish(self, sql: String) -> Statement {
         Statement {
             sql,
@@ -171,10 +199,9 @@ pub fn list_statement(owner: Owner, query: &ListQuery, dialect: Dialect) -> Stat
         Some(column) => format!("{column} {order}, id {order}"),
         None => format!("id {order}"),
     };
-    let limit = builder.bind(SqlParam::BigInt(fetch));
-    let offset = builder.bind(SqlParam::BigInt(query.offset as i64));
+    let paging = builder.paging(fetch, query.offset);
     let sql = format!(
-        "select {TODO_COLUMNS} from todos{} order by {order_by} limit {limit} offset {offset}",
+        "select {TODO_COLUMNS} from todos{} order by {order_by}{paging}",
         where_clause(&conditions)
     );
     builder.finish(sql)
@@ -199,6 +226,8 @@ fn due_date_list(
     fetch: i64,
 ) -> Statement {
     let (order, after) = direction(query.sort);
+    // Each branch fetches the rows of the offset too: written in when there
+    // is none (the page size alone), else bound.
     let branch_limit = fetch.saturating_add(query.offset as i64);
     let mut branches = Vec::new();
     let after_undated = matches!(
@@ -220,7 +249,7 @@ fn due_date_list(
             let id = builder.bind(SqlParam::BigInt(id));
             dated.push(format!("(due_date, id) {after} ({at}, {id})"));
         }
-        let limit = builder.bind(SqlParam::BigInt(branch_limit));
+        let limit = builder.branch_limit(branch_limit, query.offset);
         branches.push(format!(
             "select * from (select {TODO_COLUMNS}, 0 as part from todos{} order by due_date {order}, id {order} limit {limit}) as dated",
             where_clause(&dated)
@@ -246,7 +275,7 @@ fn due_date_list(
         let id = builder.bind(SqlParam::BigInt(id));
         undated.push(format!("id {after} {id}"));
     }
-    let limit = builder.bind(SqlParam::BigInt(branch_limit));
+    let limit = builder.branch_limit(branch_limit, query.offset);
     branches.push(format!(
         "select * from (select {TODO_COLUMNS}, 1 as part from todos{} order by id {order} limit {limit}) as undated",
         where_clause(&undated)
@@ -262,10 +291,9 @@ fn finish_due_date_list(
     fetch: i64,
     offset: u64,
 ) -> Statement {
-    let limit = builder.bind(SqlParam::BigInt(fetch));
-    let offset = builder.bind(SqlParam::BigInt(offset as i64));
+    let paging = builder.paging(fetch, offset);
     let sql = format!(
-        "select {TODO_COLUMNS} from ({}) as page order by part, due_date {order}, id {order} limit {limit} offset {offset}",
+        "select {TODO_COLUMNS} from ({}) as page order by part, due_date {order}, id {order}{paging}",
         branches.join(" union all ")
     );
     builder.finish(sql)
@@ -288,22 +316,26 @@ mod tests {
     const OWNER: Owner = Owner::from_id(7);
 
     #[test]
-    fn the_default_listing_is_newest_first_with_bound_paging() {
+    fn the_default_listing_is_newest_first_with_its_page_size_written_in() {
         let statement = list_statement(OWNER, &ListQuery::default(), Dialect::Postgres);
         assert_eq!(
             statement.sql,
             format!(
-                "select {TODO_COLUMNS} from todos where owner = $1 order by created_at desc, id desc limit $2 offset $3"
+                "select {TODO_COLUMNS} from todos where owner = $1 order by created_at desc, id desc limit 101"
             )
         );
-        assert_eq!(
-            statement.params,
-            vec![
-                SqlParam::BigInt(7),
-                SqlParam::BigInt(101),
-                SqlParam::BigInt(0)
-            ]
+        assert_eq!(statement.params, vec![SqlParam::BigInt(7)]);
+        let offset = ListQuery {
+            offset: 40,
+            ..ListQuery::default()
+        };
+        let statement = list_statement(OWNER, &offset, Dialect::Postgres);
+        assert!(
+            statement.sql.ends_with("limit 101 offset $2"),
+            "{}",
+            statement.sql
         );
+        assert_eq!(statement.params[1], SqlParam::BigInt(40));
     }
 
     #[test]
@@ -330,7 +362,7 @@ mod tests {
             format!(
                 "select {TODO_COLUMNS} from todos where owner = ?1 and priority = ?2 \
                  and instr(title_search, ?3) > 0 and (priority, id) > (?5, ?4) \
-                 order by priority asc, id asc limit ?6 offset ?7"
+                 order by priority asc, id asc limit 101"
             )
         );
         let statement = list_statement(OWNER, &query, Dialect::Postgres);

@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{ClientWrapper, Object, Pool};
 use futures::future::try_join_all;
@@ -32,6 +33,18 @@ use crate::statements::{
     DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, INSERT_USER, LOCK_MANY, PING, SELECT_MANY,
     SELECT_ONE, SELECT_USER, UPDATE, UPDATE_MANY,
 };
+
+/// Most statements a connection keeps prepared. Each listing shape and
+/// page size is a statement of its own, and a client can ask for thousands
+/// (filters × sorts × 1,000 page sizes); past this many the connection's
+/// cache is emptied and fills again with the statements in use, so neither
+/// the service nor a PostgreSQL backend holds an unbounded number.
+const MAX_PREPARED: usize = 200;
+
+/// The todos PostgreSQL counted when it last analyzed or vacuumed the
+/// table; none when it never has (-1 since PostgreSQL 14).
+const TABLE_ROWS: &str =
+    "select greatest(reltuples, 0)::float8 from pg_class where oid = 'todos'::regclass";
 
 /// The database behind the store. Cloning is cheap and shares the pools.
 #[derive(Clone, Debug)]
@@ -210,6 +223,11 @@ impl Db {
             StatementMode::Unnamed
         };
         let client = self.standalone().await?;
+        if mode == StatementMode::Cached && client.statement_cache.size() >= MAX_PREPARED {
+            // Dropped statements are closed on the server; the ones in use
+            // are prepared again at their next call.
+            client.statement_cache.clear();
+        }
         let params: Vec<_> = statement.params.into_iter().map(bind).collect();
         let rows = mode
             .query(&client, &statement.sql, &as_typed(&params))
@@ -356,6 +374,29 @@ impl Db {
 
     /// Succeeds when the database answers. A shared connection, so a busy
     /// pool does not make the service look unready.
+    /// Runs `ANALYZE todos` when the rows counted in `changed` are at
+    /// least `share` of the table's rows as PostgreSQL last counted them
+    /// (a table never analyzed counts none); the count starts again then.
+    pub(crate) async fn analyze_if_changed(
+        &self,
+        changed: &AtomicU64,
+        share: f64,
+    ) -> Result<bool, StoreError> {
+        let client = self.exclusive().await?;
+        let row = client.query_one(TABLE_ROWS, &[]).await.map_err(from_pg)?;
+        let rows: f64 = row.get(0);
+        let counted = changed.load(Ordering::Relaxed);
+        if (counted as f64) < share * rows {
+            return Ok(false);
+        }
+        changed.fetch_sub(counted, Ordering::Relaxed);
+        client
+            .batch_execute("analyze todos")
+            .await
+            .map_err(from_pg)?;
+        Ok(true)
+    }
+
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         let client = self.standalone().await?;
         client.simple_query(PING).await.map_err(from_pg)?;

@@ -18,6 +18,7 @@ mod statement_mode;
 pub mod statements;
 #[cfg(not(feature = "statements"))]
 mod statements;
+mod statistics;
 mod store;
 mod tls;
 

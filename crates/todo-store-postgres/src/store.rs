@@ -19,6 +19,7 @@ use crate::groups::{GroupedUpdate, Groups};
 use crate::idempotency::{create_keyed, purge_keys};
 use crate::migrate::{MigrateError, migrate};
 use crate::params::VersionCheck;
+use crate::statistics::Statistics;
 
 /// The PostgreSQL store. Cloning is cheap and shares the pools.
 #[derive(Clone, Debug)]
@@ -26,6 +27,7 @@ pub struct PgStore {
     pub(crate) db: Db,
     groups: Arc<Groups>,
     reports: GroupReports,
+    statistics: Arc<Statistics>,
 }
 
 impl PgStore {
@@ -38,6 +40,7 @@ impl PgStore {
             groups: Arc::new(Groups::new(&db, &reports)),
             db,
             reports,
+            statistics: Arc::default(),
         })
     }
 
@@ -70,9 +73,12 @@ impl TodoStore for PgStore {
         if todos.is_empty() {
             return Ok(Vec::new());
         }
-        self.db
+        let created = self
+            .db
             .insert_rows(todos.into_iter().map(|todo| (owner, todo)))
-            .await
+            .await?;
+        self.statistics.changed(&self.db, created.len() as u64);
+        Ok(created)
     }
 
     #[tracing::instrument(skip_all)]
@@ -149,7 +155,9 @@ impl TodoStore for PgStore {
         if patches.is_empty() {
             return Ok(Vec::new());
         }
-        self.db.update_all_or_none(owner, patches).await
+        let updated = self.db.update_all_or_none(owner, patches).await?;
+        self.statistics.changed(&self.db, updated.len() as u64);
+        Ok(updated)
     }
 
     #[tracing::instrument(skip_all, fields(id))]
@@ -166,9 +174,12 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError> {
-        self.db
+        let deleted = self
+            .db
             .delete_matching(delete_matching_statement(owner, filter, Dialect::Postgres))
-            .await
+            .await?;
+        self.statistics.changed(&self.db, deleted);
+        Ok(deleted)
     }
 
     #[tracing::instrument(skip_all)]

@@ -396,19 +396,25 @@ impl PgStore {
             .get(0)
     }
 
-    /// How many statements one of the pool's connections holds prepared.
-    /// The count is read with the simple protocol, which prepares nothing.
-    pub async fn prepared_statements(&self) -> usize {
+    /// The count `sql` (a `select count(*) …`) gives on one of the pool's
+    /// connections, read with the simple protocol.
+    pub async fn query_count(&self, sql: &str) -> i64 {
         let client = self.db.pool().get().await.expect("a pooled connection");
-        let rows = client
-            .simple_query("select count(*) from pg_prepared_statements")
-            .await
-            .expect("could not count prepared statements");
+        let rows = client.simple_query(sql).await.expect("could not count");
         rows.iter()
             .find_map(|message| match message {
                 tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse().ok(),
                 _ => None,
             })
             .expect("a count")
+    }
+
+    /// How many statements one of the pool's connections holds prepared.
+    /// The count is read with the simple protocol, which prepares nothing.
+    pub async fn prepared_statements(&self) -> usize {
+        let count = self
+            .query_count("select count(*) from pg_prepared_statements")
+            .await;
+        usize::try_from(count).expect("a count")
     }
 }

@@ -148,6 +148,10 @@ async fn without_the_statement_cache_no_statement_stays_prepared() {
     assert!(cached.prepared_statements().await > 0);
 }
 
+fn new_todo(title: &str) -> NewTodo {
+    NewTodo::from_json(&json!({ "title": title }), &Loc::body()).unwrap()
+}
+
 async fn use_every_kind_of_statement(store: &PgStore) {
     let new = || NewTodo::from_json(&json!({"title": "Buy milk"}), &Loc::body()).unwrap();
     let todo = store.create(Owner::ANONYMOUS, new()).await.unwrap();
@@ -185,4 +189,53 @@ mod without_the_statement_cache {
             })
             .await
     });
+}
+
+#[tokio::test]
+async fn a_connection_keeps_a_bounded_number_of_prepared_listings() {
+    let store = TestCluster::shared()
+        .await
+        .fresh_store_with(PgOptions {
+            pool_size: 1,
+            shared_connections: 0,
+            ..TEST_OPTIONS
+        })
+        .await;
+    let todos = (0..5).map(|n| new_todo(&format!("todo {n}"))).collect();
+    store.create_many(Owner::ANONYMOUS, todos).await.unwrap();
+    // Every page size is a statement of its own.
+    for limit in 1..=300 {
+        let query = ListQuery {
+            limit,
+            ..ListQuery::default()
+        };
+        let page = store.list(Owner::ANONYMOUS, &query).await.unwrap();
+        assert_eq!(page.todos.len(), (limit as usize).min(5), "limit {limit}");
+    }
+    let prepared = store.prepared_statements().await;
+    assert!((1..=200).contains(&prepared), "{prepared} prepared");
+}
+
+#[tokio::test]
+async fn a_bulk_change_of_a_large_share_of_the_table_analyzes_it() {
+    let store = TestCluster::shared().await.fresh_store().await;
+    store
+        .execute_batch("alter table todos set (autovacuum_enabled = false)")
+        .await;
+    let todos = (0..1000).map(|n| new_todo(&format!("todo {n}"))).collect();
+    store.create_many(Owner::ANONYMOUS, todos).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let analyzed = store
+            .query_count("select count(*) from pg_stat_user_tables where relname = 'todos' and analyze_count > 0")
+            .await;
+        if analyzed == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "todos was not analyzed after a bulk create of every row"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -17,6 +17,7 @@ use crate::parts::concurrency::run_concurrency;
 use crate::parts::distant::run_distant;
 use crate::parts::experiments::{run_bulk, run_indexes, run_pool, run_sustained};
 use crate::parts::lists_1m::run_lists;
+use crate::parts::lists_after_bulk::run_lists_after_bulk;
 use crate::parts::single_rows::{run_creates, run_reads, run_updates};
 use crate::parts::users::run_users;
 use crate::results::{MACHINE_FILE, Machine, Part, save};
@@ -69,5 +70,6 @@ async fn run_part(
         Part::Concurrency => run_concurrency(need()?, options).await,
         Part::BulkRows => run_bulk_rows(need()?, options).await,
         Part::Users => run_users(need()?, options).await,
+        Part::ListsAfterBulk => run_lists_after_bulk(need()?, options).await,
     }
 }

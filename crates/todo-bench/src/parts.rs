@@ -8,5 +8,6 @@ pub mod concurrency;
 pub mod distant;
 pub mod experiments;
 pub mod lists_1m;
+pub mod lists_after_bulk;
 pub mod single_rows;
 pub mod users;

@@ -42,10 +42,13 @@ pub enum Part {
     BulkRows,
     /// Target 8: JWT with 1,000 users against open mode, both backends.
     Users,
+    /// Target 9: listings right after 10,000 todos arrived in bulk.
+    #[value(name = "lists-after-bulk")]
+    ListsAfterBulk,
 }
 
 impl Part {
-    pub const ALL: [Part; 16] = [
+    pub const ALL: [Part; 17] = [
         Part::ScenariosPostgres,
         Part::ScenariosSqlite,
         Part::WorkloadsPostgres,
@@ -62,6 +65,7 @@ impl Part {
         Part::Concurrency,
         Part::BulkRows,
         Part::Users,
+        Part::ListsAfterBulk,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -82,6 +86,7 @@ impl Part {
             Part::Concurrency => "concurrency.json",
             Part::BulkRows => "bulk-rows.json",
             Part::Users => "users.json",
+            Part::ListsAfterBulk => "lists-after-bulk.json",
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::parts::bulk_rows::BulkRowsPoint;
 use crate::parts::concurrency::{ConcurrencyPart, IDLE_CONNECTIONS};
 use crate::parts::distant::{DISTANT_CLIENTS, DISTANT_DELAY, DistantPart};
 use crate::parts::lists_1m::ListPoint;
+use crate::parts::lists_after_bulk::AFTER_BULK_ROWS;
 use crate::parts::users::USERS;
 use crate::results::{CREATES_SQLITE_FILE, Part, Round, USERS_SQLITE_FILE, WorkloadPoint, load};
 use figures::{Reading, readings};
@@ -30,7 +31,7 @@ pub struct Target {
 
 /// The targets, in BENCHMARKS.md's order (a table: one line each).
 #[rustfmt::skip]
-pub const TARGETS: [Target; 14] = [
+pub const TARGETS: [Target; 16] = [
     //          #  what is measured             the goal
     Target::new(1, Measured::Reads,             Goal::times(0.6, "pgbench")),
     Target::new(2, Measured::ListFirstPages,    Goal::times(0.7, "pgbench")),
@@ -46,6 +47,8 @@ pub const TARGETS: [Target; 14] = [
     Target::new(6, Measured::IdleMemory,        Goal::MemoryUnder { megabytes: 200.0 }),
     Target::new(7, Measured::BulkRows,          Goal::per_second(100_000.0, " rows/s")),
     Target::new(8, Measured::UsersJwt,          Goal::times(0.9, "open mode")),
+    Target::new(9, Measured::ListsHandWritten,  Goal::times(0.8, "hand-written")),
+    Target::new(9, Measured::ListsAfterBulk,    Goal::times(0.8, "hand-written")),
 ];
 
 impl Target {
@@ -93,6 +96,12 @@ pub enum Measured {
     /// against open mode (`users.json`, `users-sqlite.json`), a row per
     /// backend and workload.
     UsersJwt,
+    /// Every listing page of `lists-1m.json` against pgbench running the
+    /// statement a careful client would write by hand for its URL.
+    ListsHandWritten,
+    /// The listings of `lists-after-bulk.json`, measured right after a
+    /// bulk load, against the hand-written statement.
+    ListsAfterBulk,
 }
 
 impl Measured {
@@ -124,6 +133,12 @@ impl Measured {
             }
             Measured::BulkRows => "Bulk creates, 1,000 items per request (PostgreSQL)".to_owned(),
             Measured::UsersJwt => format!("JWT on, {USERS} users"),
+            Measured::ListsHandWritten => {
+                "Filtered lists on 1M rows, against the hand-written statement".to_owned()
+            }
+            Measured::ListsAfterBulk => format!(
+                "Lists right after {AFTER_BULK_ROWS} todos in bulk, against the hand-written statement"
+            ),
         }
     }
 
@@ -132,7 +147,10 @@ impl Measured {
     /// page's goal already speaks of each listing.
     fn scope(self) -> &'static str {
         match self {
-            Measured::ListFirstPages | Measured::ListDeepPages => "each ",
+            Measured::ListFirstPages
+            | Measured::ListDeepPages
+            | Measured::ListsHandWritten
+            | Measured::ListsAfterBulk => "each ",
             Measured::DistantScenarios => "every row ",
             _ => "",
         }
@@ -257,6 +275,7 @@ pub struct TargetInputs {
     pub distant: Option<DistantPart>,
     pub concurrency: Option<ConcurrencyPart>,
     pub bulk_rows: Vec<BulkRowsPoint>,
+    pub lists_after_bulk: Vec<ListPoint>,
     /// `users` on PostgreSQL, then on SQLite.
     pub users: Vec<WorkloadPoint>,
 }
@@ -268,6 +287,7 @@ impl TargetInputs {
         TargetInputs {
             reads: points(Part::Reads.file_name()),
             lists: load(out, Part::Lists1m.file_name()).unwrap_or_default(),
+            lists_after_bulk: load(out, Part::ListsAfterBulk.file_name()).unwrap_or_default(),
             updates: points(Part::Updates.file_name()),
             creates: points(Part::Creates.file_name()),
             creates_sqlite: points(CREATES_SQLITE_FILE),

@@ -2,7 +2,9 @@
 //! the first page and a page deep in the walk (reached by following
 //! `Link: rel="next"`), each through the API and then with pgbench running
 //! the statement the service issued for that very URL, with the values the
-//! shared SQL builder binds for it (cursor position included). The two
+//! shared SQL builder binds for it (cursor position included), and with
+//! pgbench running what a careful hand-written client would send for it
+//! (the same query, its values written in, prepared once). The two
 //! pages are measured in turns, three rounds each, and each keeps its round
 //! of median ratio.
 
@@ -15,7 +17,7 @@ use crate::cluster::{ActivitySampler, Cluster, connect};
 use crate::error::BenchError;
 use crate::generated_rows::fill_table;
 use crate::measure::{BenchOptions, closed_loop};
-use crate::pgbench::scripts::{list_statement_for, listing_script};
+use crate::pgbench::scripts::{hand_written_script, list_statement_for, listing_script};
 use crate::pgbench::{PgbenchRun, run_scripts};
 use crate::results::{Ceiling, Issued, Part, Round, save};
 use crate::service::Service;
@@ -27,16 +29,21 @@ pub const LIST_CONNECTIONS: u64 = 64;
 const PAGE_SIZE: u32 = 100;
 const DEEP_PAGES: u32 = 50;
 
-/// Each filter of API.md (with the default sort), then each sort alone.
-/// The values suit the generated table: 10% open, priorities 1–5, due
-/// dates over 2025–2026 (a quarter without), 0.1% "Urgent" titles.
-pub const LIST_QUERIES: [&str; 14] = [
+/// Each filter of API.md (with the default sort), `completed` with each
+/// other filter, then each sort alone. The values suit the generated
+/// table: 10% open, priorities 1–5, due dates over 2025–2026 (a quarter
+/// without), 0.1% "Urgent" titles.
+pub const LIST_QUERIES: [&str; 18] = [
     "/api/todo?completed=false",
     "/api/todo?priority=5",
     "/api/todo?min_priority=4",
     "/api/todo?due_before=2025-03-01",
     "/api/todo?due_after=2026-10-01",
     "/api/todo?q=urgent",
+    "/api/todo?completed=false&priority=5",
+    "/api/todo?completed=false&min_priority=4",
+    "/api/todo?completed=false&due_after=2025-06-01&due_before=2025-09-01",
+    "/api/todo?completed=false&q=urgent",
     "/api/todo?sort=created_at",
     "/api/todo?sort=-created_at",
     "/api/todo?sort=priority",
@@ -60,6 +67,10 @@ pub struct ListPoint {
     pub api: RunReport,
     pub ceiling: Ceiling,
     pub ratio: f64,
+    /// pgbench running the hand-written statement for the URL, measured in
+    /// the same round; none in files of older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_written: Option<Ceiling>,
     /// Whether the service's statement was the shared builder's text.
     pub statement_is_builders: bool,
     /// Every round's figures; `api`, `ceiling` and `ratio` are those of
@@ -71,6 +82,12 @@ pub struct ListPoint {
 impl ListPoint {
     pub fn is_first(&self) -> bool {
         self.pages_in == 0
+    }
+
+    /// The API's rate over the hand-written statement's, when measured.
+    pub fn hand_written_ratio(&self) -> Option<f64> {
+        let reference = self.hand_written.as_ref()?.throughput;
+        Some(Round::of(self.api.throughput, reference).ratio)
     }
 }
 
@@ -124,6 +141,7 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
             let Some(PageFigures {
                 api,
                 ceiling,
+                hand_written,
                 statement_is_builders,
             }) = median_round(rounds)
             else {
@@ -131,10 +149,11 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
             };
             let ratio = Round::of(api.throughput, ceiling.throughput).ratio;
             eprintln!(
-                "  {query} page {}: API {:.0}/s, pgbench {:.0}/s (median of {ROUNDS})",
+                "  {query} page {}: API {:.0}/s, pgbench {:.0}/s, hand-written {:.0}/s (median of {ROUNDS})",
                 pages_in + 1,
                 api.throughput,
-                ceiling.throughput
+                ceiling.throughput,
+                hand_written.throughput
             );
             points.push(ListPoint {
                 rows: options.index_rows,
@@ -144,6 +163,7 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
                 api,
                 ceiling,
                 ratio,
+                hand_written: Some(hand_written),
                 statement_is_builders,
                 rounds: figures,
             });
@@ -158,10 +178,11 @@ const ROUNDS: usize = 3;
 
 /// One measurement of a page.
 #[derive(Debug, Clone)]
-struct PageFigures {
-    api: RunReport,
-    ceiling: Ceiling,
-    statement_is_builders: bool,
+pub(crate) struct PageFigures {
+    pub api: RunReport,
+    pub ceiling: Ceiling,
+    pub hand_written: Ceiling,
+    pub statement_is_builders: bool,
 }
 
 /// The round of median ratio.
@@ -174,8 +195,8 @@ fn median_round(mut rounds: Vec<PageFigures>) -> Option<PageFigures> {
 }
 
 /// `page_url` through the API, then pgbench running the statement the
-/// service issued for it.
-async fn measure_page(
+/// service issued for it, then the hand-written one.
+pub(crate) async fn measure_page(
     cluster: &Cluster,
     name: &str,
     url: &str,
@@ -203,9 +224,13 @@ async fn measure_page(
         dir: &options.out,
     };
     let ceiling = run_scripts(&run, &[(script, 1)], &defines).await?;
+    let hand_written = hand_written_script(page_url)
+        .ok_or_else(|| BenchError::Setup(format!("cannot read {page_url}")))?;
+    let hand_written = run_scripts(&run, &[(hand_written, 1)], &[]).await?;
     Ok(PageFigures {
         api,
         ceiling,
+        hand_written,
         statement_is_builders,
     })
 }
@@ -305,6 +330,7 @@ mod tests {
         PageFigures {
             api: report(Workload::List, 64, api),
             ceiling: ceiling("pgbench", pgbench),
+            hand_written: ceiling("pgbench", pgbench),
             statement_is_builders: true,
         }
     }

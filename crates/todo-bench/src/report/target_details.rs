@@ -1,5 +1,6 @@
 //! The detail tables of the target parts (`reads`, `lists-1m`, `updates`,
-//! `creates`, `distant`, `concurrency`, `bulk-rows`, `users`), below the "Targets"
+//! `creates`, `distant`, `concurrency`, `bulk-rows`, `users`,
+//! `lists-after-bulk`), below the "Targets"
 //! table that sums them up.
 
 use std::fmt::Write;
@@ -36,7 +37,17 @@ pub fn render_target_details(out: &Path, cpus: usize) -> String {
         }
     }
     if let Some(points) = load::<Vec<ListPoint>>(out, Part::Lists1m.file_name()) {
-        md.push_str(&lists_table(&points));
+        let rows = points.first().map_or(0, |p| p.rows);
+        md.push_str(&lists_table(
+            &format!("Targets 2 and 9: filtered lists on {rows} rows"),
+            &points,
+        ));
+    }
+    if let Some(points) = load::<Vec<ListPoint>>(out, Part::ListsAfterBulk.file_name()) {
+        md.push_str(&lists_table(
+            "Target 9: lists right after a bulk load (10,000 todos through the API)",
+            &points,
+        ));
     }
     if let Some(part) = load::<DistantPart>(out, Part::Distant.file_name()) {
         md.push_str(&distant_section(&part, cpus));
@@ -50,12 +61,11 @@ pub fn render_target_details(out: &Path, cpus: usize) -> String {
     md
 }
 
-fn lists_table(points: &[ListPoint]) -> String {
-    let rows = points.first().map_or(0, |p| p.rows);
+fn lists_table(title: &str, points: &[ListPoint]) -> String {
     let mut md = format!(
-        "### Target 2: filtered lists on {rows} rows, {LIST_CONNECTIONS} connections\n\n\
-         | listing | page | API req/s | API p50 ms | API p99 ms | API errors | pgbench/s | pgbench p50 ms | API / pgbench | page / first page | statement |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        "### {title}, {LIST_CONNECTIONS} connections\n\n\
+         | listing | page | API req/s | API p50 ms | API p99 ms | API errors | pgbench/s | pgbench p50 ms | API / pgbench | hand-written/s | API / hand-written | page / first page | statement |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
     );
     for point in points {
         let first = points
@@ -65,7 +75,7 @@ fn lists_table(points: &[ListPoint]) -> String {
             .filter(|t| *t > 0.0);
         let _ = writeln!(
             md,
-            "| `{}` | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2}× | {} | {} |",
+            "| `{}` | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2}× | {} | {} | {} | {} |",
             point.query,
             point.pages_in + 1,
             point.api.throughput,
@@ -75,6 +85,13 @@ fn lists_table(points: &[ListPoint]) -> String {
             point.ceiling.throughput,
             point.ceiling.latency.p50_ms,
             point.ratio,
+            point
+                .hand_written
+                .as_ref()
+                .map_or("–".to_owned(), |h| format!("{:.0}", h.throughput)),
+            point
+                .hand_written_ratio()
+                .map_or("–".to_owned(), |r| format!("{r:.2}×")),
             first.map_or("–".to_owned(), |f| format!(
                 "{:.2}×",
                 point.api.throughput / f
@@ -90,7 +107,8 @@ fn lists_table(points: &[ListPoint]) -> String {
         "\nPage 1 is the first page (`limit=100`); a later page number is the page reached by \
          following `Link: rel=\"next\"`. pgbench runs the statement the service issued for that \
          URL (sampled from `pg_stat_activity`) with the values the shared SQL builder binds for \
-         it, cursor position included.\n\n",
+         it, cursor position included; hand-written, the same query with every value written \
+         into its text, prepared once: what a careful client would send for that URL.\n\n",
     );
     md
 }

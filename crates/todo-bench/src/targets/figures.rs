@@ -56,6 +56,14 @@ pub fn readings(target: &Target, inputs: &TargetInputs) -> Vec<Reading> {
         Measured::IdleMemory => vec![idle_memory(label, inputs.concurrency.as_ref())],
         Measured::BulkRows => vec![bulk_rows(label, &inputs.bulk_rows)],
         Measured::UsersJwt => per_workload(label, &inputs.users),
+        Measured::ListsHandWritten => {
+            vec![against_hand_written(label, &inputs.lists, &target.goal)]
+        }
+        Measured::ListsAfterBulk => vec![against_hand_written(
+            label,
+            &inputs.lists_after_bulk,
+            &target.goal,
+        )],
     }
 }
 
@@ -141,6 +149,37 @@ fn list_pages(label: String, points: &[ListPoint], first: bool, goal: &Goal) -> 
         ),
         reference: format!("pgbench {:.0}/s", worst.ceiling.throughput),
         ratio: Some(worst.ratio),
+        figures,
+    }
+}
+
+/// Every listing page beside pgbench running the hand-written statement
+/// for its URL; the row shows the worst.
+fn against_hand_written(label: String, points: &[ListPoint], goal: &Goal) -> Reading {
+    let measured: Vec<(&ListPoint, f64)> = points
+        .iter()
+        .filter_map(|point| Some((point, point.hand_written.as_ref()?.throughput)))
+        .collect();
+    let figure = |(point, reference): &(&ListPoint, f64)| rates(point.api.throughput, *reference);
+    let Some(worst) = measured
+        .iter()
+        .min_by(|a, b| goal.margin(&figure(a)).total_cmp(&goal.margin(&figure(b))))
+    else {
+        return Reading::not_measured(label);
+    };
+    let figures: Vec<Figure> = measured.iter().map(figure).collect();
+    Reading {
+        target: label,
+        measured: format!(
+            "{} of {} met; worst `{}` page {}: {:.0} req/s",
+            figures.iter().filter(|f| goal.met(f)).count(),
+            figures.len(),
+            short(&worst.0.query),
+            worst.0.pages_in + 1,
+            worst.0.api.throughput,
+        ),
+        reference: format!("hand-written {:.0}/s", worst.1),
+        ratio: worst.0.hand_written_ratio(),
         figures,
     }
 }

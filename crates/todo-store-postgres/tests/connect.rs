@@ -126,26 +126,25 @@ async fn every_connection_gets_the_statement_timeout() {
 #[tokio::test]
 async fn without_the_statement_cache_no_statement_stays_prepared() {
     // One connection in all, so the count below sees every statement.
-    let options = PgOptions {
-        pool_size: 1,
-        shared_connections: 0,
-        statement_cache: false,
-        ..TEST_OPTIONS
-    };
-    let store = TestCluster::shared().await.fresh_store_with(options).await;
+    let store = on_one_connection(false).await;
     use_every_kind_of_statement(&store).await;
     assert_eq!(store.prepared_statements().await, 0);
 
-    let cached = TestCluster::shared()
-        .await
-        .fresh_store_with(PgOptions {
-            pool_size: 1,
-            shared_connections: 0,
-            ..TEST_OPTIONS
-        })
-        .await;
+    let cached = on_one_connection(true).await;
     use_every_kind_of_statement(&cached).await;
     assert!(cached.prepared_statements().await > 0);
+}
+
+/// A fresh store on one connection in all, so that what one connection
+/// holds is what the store holds.
+async fn on_one_connection(statement_cache: bool) -> PgStore {
+    let options = PgOptions {
+        pool_size: 1,
+        shared_connections: 0,
+        statement_cache,
+        ..TEST_OPTIONS
+    };
+    TestCluster::shared().await.fresh_store_with(options).await
 }
 
 fn new_todo(title: &str) -> NewTodo {
@@ -193,14 +192,7 @@ mod without_the_statement_cache {
 
 #[tokio::test]
 async fn a_connection_keeps_a_bounded_number_of_prepared_listings() {
-    let store = TestCluster::shared()
-        .await
-        .fresh_store_with(PgOptions {
-            pool_size: 1,
-            shared_connections: 0,
-            ..TEST_OPTIONS
-        })
-        .await;
+    let store = on_one_connection(true).await;
     let todos = (0..5).map(|n| new_todo(&format!("todo {n}"))).collect();
     store.create_many(Owner::ANONYMOUS, todos).await.unwrap();
     // Every page size is a statement of its own.

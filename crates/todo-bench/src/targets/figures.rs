@@ -125,18 +125,22 @@ fn rounds_note(rounds: &[Round]) -> String {
     }
 }
 
+/// The item whose figure has the least margin over `goal`: the worst.
+fn worst<'a, T>(items: &'a [T], figure: impl Fn(&T) -> Figure, goal: &Goal) -> Option<&'a T> {
+    items
+        .iter()
+        .min_by(|a, b| goal.margin(&figure(a)).total_cmp(&goal.margin(&figure(b))))
+}
+
 /// Every listing's first page, or every deep page, each beside pgbench
 /// running the same statement; the row shows the worst.
 fn list_pages(label: String, points: &[ListPoint], first: bool, goal: &Goal) -> Reading {
     let chosen: Vec<&ListPoint> = points.iter().filter(|p| p.is_first() == first).collect();
-    let figure = |point: &ListPoint| rates(point.api.throughput, point.ceiling.throughput);
-    let Some(worst) = chosen
-        .iter()
-        .min_by(|a, b| goal.margin(&figure(a)).total_cmp(&goal.margin(&figure(b))))
-    else {
+    let figure = |point: &&ListPoint| rates(point.api.throughput, point.ceiling.throughput);
+    let Some(worst) = worst(&chosen, figure, goal) else {
         return Reading::not_measured(label);
     };
-    let figures: Vec<Figure> = chosen.iter().map(|point| figure(point)).collect();
+    let figures: Vec<Figure> = chosen.iter().map(figure).collect();
     Reading {
         target: label,
         measured: format!(
@@ -161,10 +165,7 @@ fn against_hand_written(label: String, points: &[ListPoint], goal: &Goal) -> Rea
         .filter_map(|point| Some((point, point.hand_written.as_ref()?.throughput)))
         .collect();
     let figure = |(point, reference): &(&ListPoint, f64)| rates(point.api.throughput, *reference);
-    let Some(worst) = measured
-        .iter()
-        .min_by(|a, b| goal.margin(&figure(a)).total_cmp(&goal.margin(&figure(b))))
-    else {
+    let Some(worst) = worst(&measured, figure, goal) else {
         return Reading::not_measured(label);
     };
     let figures: Vec<Figure> = measured.iter().map(figure).collect();
@@ -204,10 +205,7 @@ fn deep_page_cost(label: String, points: &[ListPoint], goal: &Goal) -> Reading {
             share(first.ceiling.throughput, deep.ceiling.throughput),
         )
     };
-    let Some(worst) = pairs
-        .iter()
-        .min_by(|a, b| goal.margin(&figure(a)).total_cmp(&goal.margin(&figure(b))))
-    else {
+    let Some(worst) = worst(&pairs, figure, goal) else {
         return Reading::not_measured(label);
     };
     let figures: Vec<Figure> = pairs.iter().map(figure).collect();

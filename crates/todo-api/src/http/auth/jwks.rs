@@ -14,8 +14,6 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::jwt::JwtError;
-
 /// Shortest time between two fetches of the key set.
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -86,13 +84,13 @@ impl Jwks {
 
     /// The key named `kid` (a token without one may use the only key of a
     /// set of one), fetching the set again if it is not known and the last
-    /// fetch was long enough ago.
-    pub async fn key(&self, kid: Option<&str>) -> Result<Key, JwtError> {
+    /// fetch was long enough ago; none when no key of the provider has it.
+    pub async fn key(&self, kid: Option<&str>) -> Option<Key> {
         if let Some(key) = lookup(&self.current(), kid) {
-            return Ok(key);
+            return Some(key);
         }
         self.refetch_if_due().await;
-        lookup(&self.current(), kid).ok_or(JwtError::UnknownKey)
+        lookup(&self.current(), kid)
     }
 
     async fn refetch_if_due(&self) {
@@ -270,18 +268,15 @@ mod tests {
         let interval = Duration::from_millis(300);
         let jwks = Jwks::fetch_with_interval(provider.url.clone(), interval).await;
         assert_eq!(provider.fetches(), 1, "fetched at start");
-        assert!(jwks.key(Some("k1")).await.is_ok());
+        assert!(jwks.key(Some("k1")).await.is_some());
         provider.keys.write().unwrap().push(jwk("k2"));
         for _ in 0..20 {
-            assert!(matches!(
-                jwks.key(Some("k2")).await,
-                Err(JwtError::UnknownKey)
-            ));
+            assert!(jwks.key(Some("k2")).await.is_none());
         }
         assert_eq!(provider.fetches(), 1, "not again within the interval");
         tokio::time::sleep(interval).await;
         assert!(
-            jwks.key(Some("k2")).await.is_ok(),
+            jwks.key(Some("k2")).await.is_some(),
             "the rotated key, fetched"
         );
         assert_eq!(provider.fetches(), 2);
@@ -293,12 +288,9 @@ mod tests {
         let jwks = Jwks::fetch_with_interval(provider.url.clone(), Duration::ZERO).await;
         drop(provider);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(matches!(
-            jwks.key(Some("k2")).await,
-            Err(JwtError::UnknownKey)
-        ));
+        assert!(jwks.key(Some("k2")).await.is_none());
         assert!(
-            jwks.key(Some("k1")).await.is_ok(),
+            jwks.key(Some("k1")).await.is_some(),
             "kept after a failed fetch"
         );
     }
@@ -308,10 +300,7 @@ mod tests {
         let provider = Provider::start(&["k1"], Duration::from_secs(30)).await;
         let started = Instant::now();
         let jwks = Jwks::fetch_with_interval(provider.url.clone(), Duration::ZERO).await;
-        assert!(matches!(
-            jwks.key(Some("k1")).await,
-            Err(JwtError::UnknownKey)
-        ));
+        assert!(jwks.key(Some("k1")).await.is_none());
         assert!(
             started.elapsed() < 3 * FETCH_TIMEOUT,
             "{:?}",

@@ -236,7 +236,10 @@ impl JwtVerifier {
         let (key, algorithm) = match &self.keys {
             JwtKeys::Secret(key) => (key.clone(), Algorithm::HS256),
             JwtKeys::PublicKey { key, algorithm } => (key.clone(), *algorithm),
-            JwtKeys::Jwks(jwks) => jwks.key(header.kid.as_deref()).await?,
+            JwtKeys::Jwks(jwks) => jwks
+                .key(header.kid.as_deref())
+                .await
+                .ok_or(JwtError::UnknownKey)?,
         };
         if header.alg != algorithm {
             return Err(JwtError::Algorithm);

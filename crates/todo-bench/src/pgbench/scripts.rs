@@ -4,7 +4,7 @@
 //! carrying the value the load tool sends, or a typed `null`.
 
 use todo_core::{ListQuery, Owner};
-use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
+use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement, list_statement_as_written};
 use todo_load::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
 use todo_store_postgres::statements::{INSERT, SELECT_ONE, UPDATE};
 
@@ -107,14 +107,19 @@ fn list_values() -> Vec<Value> {
 /// The statement the shared SQL builder makes for the listing `path`
 /// (`/api/todo?...`, cursor included), with its values.
 pub fn list_statement_for(path: &str) -> Option<Statement> {
+    let query = list_query_for(path)?;
+    Some(list_statement(Owner::ANONYMOUS, &query, Dialect::Postgres))
+}
+
+/// The listing query of `path`, as the service reads it.
+fn list_query_for(path: &str) -> Option<ListQuery> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (percent_decode(k), percent_decode(v)))
         .collect();
-    let query = ListQuery::from_params(&pairs, Owner::ANONYMOUS).ok()?;
-    Some(list_statement(Owner::ANONYMOUS, &query, Dialect::Postgres))
+    ListQuery::from_params(&pairs, Owner::ANONYMOUS).ok()
 }
 
 /// Undoes the percent-encoding of a query-string value (`+` is a space).
@@ -247,7 +252,8 @@ fn substitute(statement: &str, names: &[String]) -> String {
 /// values, once (pgbench prepares it). The reference for a listing's
 /// speed: a service statement slower than this shows beside it.
 pub fn hand_written_script(path: &str) -> Option<String> {
-    let statement = list_statement_for(path)?;
+    let statement =
+        list_statement_as_written(Owner::ANONYMOUS, &list_query_for(path)?, Dialect::Postgres);
     let literals: Vec<String> = statement.params.iter().map(literal).collect();
     let sql = substitute(&statement.sql, &literals);
     Some(format!(

@@ -88,10 +88,22 @@ impl Builder {
 
     /// The owner's condition, then one per filter that is set.
     fn filter_conditions(&mut self, owner: Owner, filter: &TodoFilter) -> Vec<String> {
-        let mut conditions = vec![format!(
-            "owner = {}",
-            self.bind(SqlParam::BigInt(owner.id()))
-        )];
+        let placeholder = self.bind(SqlParam::BigInt(owner.id()));
+        // The trigram index leads with the owner, so a user's search reads
+        // that user's trigrams only. The anonymous user, though, owns every
+        // todo in open mode: its part of that index is the whole table,
+        // which each search would intersect (four times slower than without
+        // it on a million rows). Compared as an `integer`, which the
+        // trigram index cannot take, the owner is checked on the rows found
+        // instead; the other indexes take it all the same.
+        let anonymous_search = self.dialect == Dialect::Postgres
+            && filter.title_contains.is_some()
+            && owner == Owner::ANONYMOUS;
+        let mut conditions = vec![if anonymous_search {
+            format!("owner = ({placeholder}::bigint)::integer")
+        } else {
+            format!("owner = {placeholder}")
+        }];
         if let Some(completed) = filter.completed {
             conditions.push(format!(
                 "completed = {}",
@@ -484,6 +496,34 @@ mod tests {
             statement.sql
         );
         assert!(statement.sql.contains("due_date < $2"), "{}", statement.sql);
+    }
+
+    #[test]
+    fn the_anonymous_users_search_leaves_the_owner_out_of_the_trigram_index() {
+        let query = ListQuery {
+            filter: TodoFilter {
+                title_contains: Some("milk".into()),
+                ..TodoFilter::default()
+            },
+            ..ListQuery::default()
+        };
+        let anonymous = list_statement(Owner::ANONYMOUS, &query, Dialect::Postgres);
+        assert!(
+            anonymous
+                .sql
+                .contains("where owner = ($1::bigint)::integer and title_search like $2"),
+            "{}",
+            anonymous.sql
+        );
+        assert_eq!(anonymous.params[0], SqlParam::BigInt(1));
+        let user = list_statement(OWNER, &query, Dialect::Postgres);
+        assert!(user.sql.contains("where owner = $1 and"), "{}", user.sql);
+        let listing = list_statement(Owner::ANONYMOUS, &ListQuery::default(), Dialect::Postgres);
+        assert!(
+            listing.sql.contains("where owner = $1 order"),
+            "{}",
+            listing.sql
+        );
     }
 
     #[test]

@@ -92,13 +92,13 @@ pub struct NewTodoSchema {
     #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Default 3.
-    #[schema(minimum = 1, maximum = 5, value_type = u8, default = 3)]
+    #[schema(minimum = 1, maximum = 5, value_type = u8, default = 3, required = false)]
     pub priority: Option<u8>,
     /// RFC 3339 (`2026-12-01T09:30:00+01:00`) or a plain date
     /// (`2026-12-01`, meaning 00:00 UTC that day).
     pub due_date: Option<String>,
     /// Default false.
-    #[schema(value_type = bool, default = false)]
+    #[schema(value_type = bool, default = false, required = false)]
     pub completed: Option<bool>,
 }
 
@@ -108,15 +108,15 @@ pub struct NewTodoSchema {
 #[schema(example = json!({"completed": true, "due_date": null}))]
 #[schema(as = TodoPatch)]
 pub struct TodoPatchSchema {
-    #[schema(min_length = 1, max_length = 200, value_type = String)]
+    #[schema(min_length = 1, max_length = 200, value_type = String, required = false)]
     pub title: Option<String>,
     #[schema(max_length = 2000)]
     pub description: Option<String>,
-    #[schema(minimum = 1, maximum = 5, value_type = u8)]
+    #[schema(minimum = 1, maximum = 5, value_type = u8, required = false)]
     pub priority: Option<u8>,
     /// RFC 3339 or a plain date; `null` clears it.
     pub due_date: Option<String>,
-    #[schema(value_type = bool)]
+    #[schema(value_type = bool, required = false)]
     pub completed: Option<bool>,
 }
 
@@ -126,14 +126,14 @@ pub struct TodoPatchSchema {
 #[schema(as = BulkPatch)]
 pub struct BulkPatchSchema {
     pub id: i64,
-    #[schema(min_length = 1, max_length = 200, value_type = String)]
+    #[schema(min_length = 1, max_length = 200, value_type = String, required = false)]
     pub title: Option<String>,
     #[schema(max_length = 2000)]
     pub description: Option<String>,
-    #[schema(minimum = 1, maximum = 5, value_type = u8)]
+    #[schema(minimum = 1, maximum = 5, value_type = u8, required = false)]
     pub priority: Option<u8>,
     pub due_date: Option<String>,
-    #[schema(value_type = bool)]
+    #[schema(value_type = bool, required = false)]
     pub completed: Option<bool>,
 }
 
@@ -392,6 +392,8 @@ pub enum BodyErrorResponses {
 /// No todo has the id.
 #[derive(Debug, IntoResponses)]
 pub enum NotFoundResponse {
+    /// No todo of the caller's has the id (another user's todo is the
+    /// same: not found); nothing changed.
     #[response(status = 404, example = json!({"detail": "Todo not found"}))]
     Todo(ErrorBodySchema),
 }
@@ -399,6 +401,8 @@ pub enum NotFoundResponse {
 /// An `If-Match` that names no current tag.
 #[derive(Debug, IntoResponses)]
 pub enum PreconditionFailedResponse {
+    /// `If-Match` names no current tag of the todo: it changed meanwhile;
+    /// nothing changed now.
     #[response(status = 412, example = json!({"detail": "Precondition Failed"}))]
     Failed(ErrorBodySchema),
 }
@@ -406,6 +410,8 @@ pub enum PreconditionFailedResponse {
 /// An `Idempotency-Key` whose first request is still being processed.
 #[derive(Debug, IntoResponses)]
 pub enum IdempotencyConflictResponse {
+    /// The first request with this `Idempotency-Key` is still being
+    /// processed; retry with the same key.
     #[response(status = 409, example = json!({"detail": "A request with this Idempotency-Key is still being processed"}))]
     InProgress(ErrorBodySchema),
 }

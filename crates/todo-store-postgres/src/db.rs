@@ -372,8 +372,6 @@ impl Db {
             .map_err(from_pg)
     }
 
-    /// Succeeds when the database answers. A shared connection, so a busy
-    /// pool does not make the service look unready.
     /// Runs `ANALYZE todos` when the rows counted in `changed` are at
     /// least `share` of the table's rows as PostgreSQL last counted them
     /// (a table never analyzed counts none); the count starts again then.
@@ -397,6 +395,8 @@ impl Db {
         Ok(true)
     }
 
+    /// Succeeds when the database answers. A shared connection, so a busy
+    /// pool does not make the service look unready.
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         let client = self.standalone().await?;
         client.simple_query(PING).await.map_err(from_pg)?;

@@ -146,14 +146,7 @@ impl Authenticator {
         let owner = match verified.owner() {
             Some(owner) => owner,
             None => {
-                let owner = match self.owners.get(&verified.subject) {
-                    Some(owner) => owner,
-                    None => {
-                        let owner = store.owner_of(&verified.subject).await?;
-                        self.owners.insert(Arc::clone(&verified.subject), owner);
-                        owner
-                    }
-                };
+                let owner = self.owner_of(&verified.subject, store).await?;
                 verified.remember_owner(owner);
                 owner
             }
@@ -164,6 +157,21 @@ impl Authenticator {
             kind: AuthKind::Jwt,
             key_scope: String::new(),
         })
+    }
+
+    /// The owner of `subject`: remembered, or looked up (made on first
+    /// sight) and remembered.
+    async fn owner_of(
+        &self,
+        subject: &Arc<str>,
+        store: &dyn TodoStore,
+    ) -> Result<Owner, AuthError> {
+        if let Some(owner) = self.owners.get(subject) {
+            return Ok(owner);
+        }
+        let owner = store.owner_of(subject).await?;
+        self.owners.insert(Arc::clone(subject), owner);
+        Ok(owner)
     }
 }
 

@@ -249,21 +249,17 @@ impl JwtVerifier {
         if !valid_subject(&subject) {
             return Err(JwtError::Subject);
         }
-        let Some(until) = valid_until(claims.claims.exp) else {
-            // Valid, yet too close to its end to be remembered.
-            return Ok(Arc::new(VerifiedToken {
-                subject: Arc::from(subject),
-                until: Instant::now(),
-                owner: OnceLock::new(),
-            }));
-        };
+        let until = valid_until(claims.claims.exp);
         let verified = Arc::new(VerifiedToken {
             subject: Arc::from(subject),
-            until,
+            // Valid, yet too close to its end to be remembered: now.
+            until: until.unwrap_or_else(Instant::now),
             owner: OnceLock::new(),
         });
-        self.verified
-            .insert(Arc::from(token), Arc::clone(&verified));
+        if until.is_some() {
+            self.verified
+                .insert(Arc::from(token), Arc::clone(&verified));
+        }
         Ok(verified)
     }
 

@@ -104,7 +104,7 @@ fn lists_table(title: &str, points: &[ListPoint]) -> String {
         );
     }
     md.push_str(
-        "\nPage 1 is the first page (`limit=100`); a later page number is the page reached by \
+        "\nPage 1 is the first page (of the URL's `limit`: 100 on 1M rows, 20 after a bulk load); a later page number is the page reached by \
          following `Link: rel=\"next\"`. pgbench runs the statement the service issued for that \
          URL (sampled from `pg_stat_activity`) with the values the shared SQL builder binds for \
          it, cursor position included; hand-written, the same query with every value written \

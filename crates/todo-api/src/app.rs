@@ -10,7 +10,9 @@ use std::sync::Arc;
 use axum::Router;
 use secrecy::ExposeSecret;
 use todo_core::TodoStore;
+use tokio::sync::Semaphore;
 
+use crate::change_hub::ChangeHub;
 use crate::config::{Config, JwtKeySource, UserSettingsError};
 use crate::http::auth::{
     AccessTokens, Authenticator, Jwks, JwtKeyError, JwtKeys, JwtSettings, JwtVerifier,
@@ -44,6 +46,10 @@ pub async fn build_app(store: Arc<dyn TodoStore>, config: &Config) -> Result<App
     let metrics = Metrics::new();
     // The store reports the groups it serves to the metrics.
     store.observe_groups(Arc::new(metrics.clone()));
+    // And the changes it commits, here and on other instances, to the
+    // event streams.
+    let hub = ChangeHub::new(metrics.feed());
+    store.follow_changes(hub.clone());
     let auth = Authenticator::new(
         AccessTokens::new(&config.users.tokens()),
         jwt_verifier(config).await?,
@@ -69,6 +75,8 @@ pub async fn build_app(store: Arc<dyn TodoStore>, config: &Config) -> Result<App
         }),
         lifecycle: Arc::new(Lifecycle::default()),
         metrics,
+        hub,
+        streams: Arc::new(Semaphore::new(config.changes.max_event_streams as usize)),
     });
     Ok(App {
         router: router(state.clone()),

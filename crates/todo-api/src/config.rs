@@ -1,6 +1,7 @@
 //! The service's settings: every one a command-line flag with an environment
 //! variable of the same meaning and the contract's default.
 
+mod changes;
 mod users;
 
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use changes::ChangeFeedSettings;
 pub use users::{JwtKeySource, UserSettings, UserSettingsError};
 
 /// The todo-api service: the TODO REST API over PostgreSQL or embedded SQLite.
@@ -176,6 +178,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub users: UserSettings,
+
+    #[command(flatten)]
+    pub changes: ChangeFeedSettings,
 }
 
 /// How log lines are written.
@@ -252,6 +257,10 @@ impl Config {
             rate_limit = ?self.users.rate_limit(),
             trusted_proxies = ?self.users.trusted_proxies,
             idempotency_ttl_hours = self.idempotency_ttl_hours,
+            changes_retention_days = self.changes.changes_retention_days,
+            max_event_streams = self.changes.max_event_streams,
+            events_heartbeat_ms = self.changes.events_heartbeat_ms,
+            events_poll_ms = self.changes.events_poll_ms,
             "configuration"
         );
     }

@@ -4,10 +4,12 @@
 
 mod admission;
 pub mod auth;
+mod changes;
 mod compression;
 mod conditional;
 mod docs;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod me;

@@ -3,6 +3,7 @@
 //! everything else is here, so tests can drive the app in-process.
 
 pub mod app;
+pub mod change_hub;
 pub mod commands;
 pub mod config;
 pub mod http;

@@ -63,6 +63,8 @@ async fn main() -> anyhow::Result<ExitCode> {
 
     let ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
     let purge = maintenance::spawn_key_purge(store.clone(), ttl);
+    let tombstone_purge =
+        maintenance::spawn_tombstone_purge(store.clone(), config.changes.retention());
     let metrics_fold = maintenance::spawn_metrics_fold(state.metrics.clone());
     let rate_limit_upkeep = maintenance::spawn_rate_limit_upkeep(state.clone());
     let lifecycle = state.lifecycle.clone();
@@ -77,6 +79,9 @@ async fn main() -> anyhow::Result<ExitCode> {
             );
             tokio::time::sleep(drain).await;
         }
+        // The server stops accepting now: the event streams end cleanly,
+        // and their clients reconnect to another instance.
+        lifecycle.end_streams();
     };
     let limits = ServerLimits {
         listen_backlog: config.listen_backlog,
@@ -86,6 +91,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     };
     server::serve(listener, router, limits, shutdown).await;
     purge.abort();
+    tombstone_purge.abort();
     metrics_fold.abort();
     rate_limit_upkeep.abort();
     store.close().await;

@@ -1,4 +1,5 @@
-//! Background upkeep: removing expired idempotency keys, in small batches
+//! Background upkeep: removing expired idempotency keys and the change
+//! log's old deletes, in small batches
 //! (see the stores), so requests are never stalled by it; folding recorded
 //! latencies into the metrics' histograms.
 
@@ -34,6 +35,33 @@ pub fn spawn_key_purge(store: Arc<dyn TodoStore>, ttl: Duration) -> tokio::task:
                 Ok(purged) => tracing::info!(purged, "expired idempotency keys removed"),
                 Err(error) => {
                     tracing::warn!(%error, "cannot purge expired idempotency keys; will retry")
+                }
+            }
+        }
+    })
+}
+
+/// Purges the change log's tombstones of deletes older than `retention`
+/// now and then every [`PURGE_INTERVAL`], until the returned task is
+/// aborted.
+pub fn spawn_tombstone_purge(
+    store: Arc<dyn TodoStore>,
+    retention: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Ok(retention) = chrono::Duration::from_std(retention) else {
+                return;
+            };
+            let cutoff = todo_core::now() - retention;
+            match store.purge_tombstones(cutoff).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "old deletes removed from the change log"),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot purge the change log's old deletes; will retry")
                 }
             }
         }

@@ -5,6 +5,13 @@
 //! The registry is not the process-wide `metrics` recorder: each router
 //! (each test, in the test suite) counts on its own, so figures never mix.
 
+mod feed;
+
+pub use feed::{
+    CHANGE_NOTIFICATION_LAG, EVENT_STREAM_LOG_READS, EVENT_STREAMS_DROPPED_SLOW,
+    EVENT_STREAMS_OPEN, EVENTS_SENT, FeedMetrics,
+};
+
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
@@ -112,6 +119,11 @@ impl Metrics {
             .expect("latency buckets are not empty")
             .set_buckets_for_metric(Matcher::Full(STORE_GROUP_SIZE.into()), &GROUP_SIZE_BUCKETS)
             .expect("group size buckets are not empty")
+            .set_buckets_for_metric(
+                Matcher::Full(CHANGE_NOTIFICATION_LAG.into()),
+                &feed::LAG_BUCKETS,
+            )
+            .expect("lag buckets are not empty")
             .build_recorder();
         let in_flight =
             metrics::with_local_recorder(&recorder, || metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT));

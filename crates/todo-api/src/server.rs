@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,6 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::Notify;
 use tower::ServiceExt;
 
 /// How connections are accepted and served.
@@ -30,6 +32,24 @@ pub struct ServerLimits {
     pub max_header_bytes: usize,
     /// How long requests in flight may take to finish after shutdown began.
     pub shutdown_grace: Duration,
+}
+
+/// Lets a handler close its request's connection, whatever the connection
+/// is doing: an event stream whose client stopped reading is dropped this
+/// way, since the connection, blocked on writing, no longer asks the
+/// stream for more.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionCloser(Arc<Notify>);
+
+impl ConnectionCloser {
+    /// Closes the connection (once its task next runs).
+    pub fn close(&self) {
+        self.0.notify_one();
+    }
+
+    async fn closed(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// Binds the listening socket with the configured backlog (the standard
@@ -65,17 +85,27 @@ pub async fn serve(
                     let _ = stream.set_nodelay(true);
                     // The client's address goes with each request, for the
                     // rate limits of the anonymous user.
-                    let service = app.clone().map_request(move |request: Request<Incoming>| {
-                        let mut request = request.map(Body::new);
-                        request.extensions_mut().insert(ConnectInfo(peer));
-                        request
+                    let closer = ConnectionCloser::default();
+                    let service = app.clone().map_request({
+                        let closer = closer.clone();
+                        move |request: Request<Incoming>| {
+                            let mut request = request.map(Body::new);
+                            request.extensions_mut().insert(ConnectInfo(peer));
+                            request.extensions_mut().insert(closer.clone());
+                            request
+                        }
                     });
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
                         let connection = connection_builder(limits)
                             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-                        if let Err(error) = watcher.watch(connection).await {
-                            tracing::debug!(%error, "connection ended with an error");
+                        tokio::select! {
+                            served = watcher.watch(connection) => if let Err(error) = served {
+                                tracing::debug!(%error, "connection ended with an error");
+                            },
+                            // Dropping the connection closes its socket and
+                            // frees what it had buffered for the client.
+                            () = closer.closed() => tracing::debug!("connection closed by its handler"),
                         }
                     });
                 }

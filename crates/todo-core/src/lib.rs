@@ -2,6 +2,7 @@
 //! a client sends, and the storage trait both backends implement. It knows
 //! nothing of HTTP or of any database driver.
 
+mod changes;
 mod groups;
 mod idempotency;
 mod input;
@@ -15,6 +16,10 @@ mod validation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use changes::{
+    Change, ChangeCursor, ChangeListener, ChangePage, ChangeSignals, ChangesQuery,
+    DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT, NumberedChange,
+};
 pub use groups::{GroupKind, GroupObserver, GroupReports};
 pub use idempotency::{
     Created, Creation, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, KeyedOutcome, MAX_KEY_LEN,

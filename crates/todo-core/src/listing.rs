@@ -321,7 +321,7 @@ const FILTER_PARAMS: [&str; 6] = [
 ];
 
 /// The last value of each parameter, as FastAPI reads a repeated one.
-fn last_values(pairs: &[(String, String)]) -> HashMap<&str, &str> {
+pub(crate) fn last_values(pairs: &[(String, String)]) -> HashMap<&str, &str> {
     pairs
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -403,7 +403,7 @@ fn read_int(
 }
 
 /// Reads an integer parameter within `min..=max`; values are never clamped.
-fn read_bounded(
+pub(crate) fn read_bounded(
     params: &HashMap<&str, &str>,
     name: &str,
     min: i64,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::changes::{ChangeCursor, ChangeListener, ChangePage};
 use crate::groups::GroupObserver;
 use crate::idempotency::{Creation, IdempotencyKey, KeyedOutcome};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
@@ -27,6 +28,10 @@ pub enum StoreError {
     /// This idempotency key was first used with another request.
     #[error("the idempotency key was used with another request")]
     IdempotencyKeyReused,
+    /// The deletes after this change cursor were purged already
+    /// (`CHANGES_RETENTION_DAYS`): the reader must start again.
+    #[error("the change cursor is older than the log's retention")]
+    ChangesExpired,
     /// The database cannot be reached, or no connection freed up in time.
     /// Nothing was changed; the request may be retried.
     #[error("database unavailable: {0}")]
@@ -142,6 +147,32 @@ pub trait TodoStore: Send + Sync + 'static {
 
     /// Deletes every todo the filter matches; returns how many.
     async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError>;
+
+    /// A page of `owner`'s change log: at most `limit` changes after
+    /// `since`, in the order they committed; from the start (every todo
+    /// the owner has, as upserts) when `since` is `None`. A todo changed
+    /// several times appears once, in its latest state. `ChangesExpired`
+    /// when deletes after `since` have been purged.
+    async fn changes(
+        &self,
+        owner: Owner,
+        since: Option<ChangeCursor>,
+        limit: u16,
+    ) -> Result<ChangePage, StoreError>;
+
+    /// The position after every change of `owner` committed so far: a
+    /// reader starting there sees exactly the changes committed later.
+    async fn change_head(&self, owner: Owner) -> Result<ChangeCursor, StoreError>;
+
+    /// Removes the tombstones of deletes made before `cutoff`, in small
+    /// batches; returns how many. A cursor that still needed one of them
+    /// is `ChangesExpired` from then on.
+    async fn purge_tombstones(&self, cutoff: Timestamp) -> Result<u64, StoreError>;
+
+    /// Tells `listener` of every change committed from now on: through
+    /// this store at once, through other instances when their
+    /// notifications arrive. Only the first listener set is kept.
+    fn follow_changes(&self, listener: Arc<dyn ChangeListener>);
 
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -16,6 +16,7 @@
 // a panic is how a check fails.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+mod changes;
 mod changing;
 mod concurrency;
 mod creating;
@@ -35,6 +36,14 @@ use crate::store::TodoStore;
 
 pub use user_store::{OthersTodos, UserStore};
 
+pub use changes::{
+    a_follower_is_told_of_each_committed_write,
+    a_follower_of_concurrent_writers_misses_nothing_and_sees_nothing_twice,
+    changes_after_a_cursor_give_each_todo_once_in_its_latest_state,
+    changes_from_scratch_give_every_todo_once_as_upserts, deletes_by_filter_are_changes_too,
+    purged_deletes_expire_the_cursors_that_needed_them_only,
+    the_head_is_past_every_committed_change,
+};
 pub use changing::{
     delete_of_a_missing_todo_is_not_found_whatever_is_expected, delete_removes_the_todo,
     delete_with_a_stale_version_fails_and_keeps_the_todo,
@@ -164,6 +173,13 @@ macro_rules! conformance_suite {
             keys_of_different_scopes_do_not_meet,
             racing_copies_of_a_keyed_bulk_create_create_once,
             purging_removes_keys_older_than_the_cutoff_only,
+            changes_from_scratch_give_every_todo_once_as_upserts,
+            changes_after_a_cursor_give_each_todo_once_in_its_latest_state,
+            deletes_by_filter_are_changes_too,
+            the_head_is_past_every_committed_change,
+            purged_deletes_expire_the_cursors_that_needed_them_only,
+            a_follower_of_concurrent_writers_misses_nothing_and_sees_nothing_twice,
+            a_follower_is_told_of_each_committed_write,
         );
         $crate::conformance_suite!(@users $make_store;
             a_subject_is_one_owner_everywhere_and_never_the_anonymous_one,

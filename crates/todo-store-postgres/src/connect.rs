@@ -92,6 +92,10 @@ pub(crate) async fn connect(url: &str, options: PgOptions) -> Result<Db, Connect
     }
     let target = describe_target(&config);
     let connector = tls.connector()?;
+    let direct = DirectConnector {
+        config: config.clone(),
+        tls: connector.clone(),
+    };
     let pool = build_pool(
         config.clone(),
         connector.clone(),
@@ -117,7 +121,40 @@ pub(crate) async fn connect(url: &str, options: PgOptions) -> Result<Db, Connect
         pool,
         SharedConnections::new(shared_pool, options.shared_connections),
         StatementMode::new(options.statement_cache),
+        direct,
     ))
+}
+
+/// Opens connections of their own, outside the pools, with the pools'
+/// settings: the one that listens for change notifications.
+#[derive(Clone)]
+pub(crate) struct DirectConnector {
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+}
+
+impl std::fmt::Debug for DirectConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectConnector")
+            .field("target", &describe_target(&self.config))
+            .finish()
+    }
+}
+
+/// A connection of its own: the client, and the connection to poll for
+/// the server's messages.
+pub(crate) type DirectConnection = (
+    tokio_postgres::Client,
+    tokio_postgres::Connection<
+        tokio_postgres::Socket,
+        <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+    >,
+);
+
+impl DirectConnector {
+    pub(crate) async fn connect(&self) -> Result<DirectConnection, tokio_postgres::Error> {
+        self.config.connect(self.tls.clone()).await
+    }
 }
 
 fn build_pool(

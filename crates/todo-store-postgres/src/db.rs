@@ -22,6 +22,7 @@ use todo_listing_sql::Statement;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
+use crate::connect::DirectConnector;
 use crate::error::{from_pg, from_pool, is_conflict};
 use crate::params::{
     InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,
@@ -30,8 +31,8 @@ use crate::row::{ids_from_rows, owned_todo_from_row, todo_from_row, todos_from_r
 use crate::shared::{SharedConnections, Standalone};
 use crate::statement_mode::StatementMode;
 use crate::statements::{
-    DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, INSERT_USER, LOCK_MANY, PING, SELECT_MANY,
-    SELECT_ONE, SELECT_USER, UPDATE, UPDATE_MANY,
+    DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, INSERT_USER, LOCK_CHANGE_LOG, LOCK_MANY, NOTIFY,
+    PING, SELECT_MANY, SELECT_ONE, SELECT_USER, UPDATE, UPDATE_MANY,
 };
 
 /// Most statements a connection keeps prepared. Each listing shape and
@@ -54,6 +55,8 @@ pub(crate) struct Db {
     /// Shared, pipelined connections, for statements that stand alone.
     shared: Arc<SharedConnections>,
     statements: StatementMode,
+    /// For the connection that listens for change notifications.
+    direct: DirectConnector,
 }
 
 /// Why the statement of a group of updates failed.
@@ -66,12 +69,23 @@ pub(crate) enum GroupedUpdateError {
 }
 
 impl Db {
-    pub(crate) fn new(pool: Pool, shared: SharedConnections, statements: StatementMode) -> Self {
+    pub(crate) fn new(
+        pool: Pool,
+        shared: SharedConnections,
+        statements: StatementMode,
+        direct: DirectConnector,
+    ) -> Self {
         Db {
             pool,
             shared: Arc::new(shared),
             statements,
+            direct,
         }
+    }
+
+    /// Opens connections outside the pools.
+    pub(crate) fn direct(&self) -> &DirectConnector {
+        &self.direct
     }
 
     /// The pool of exclusive connections (migrations, keyed creates, tests).
@@ -362,14 +376,28 @@ impl Db {
         Ok(())
     }
 
-    /// Runs a delete-by-filter statement; returns how many todos it removed.
-    pub(crate) async fn delete_matching(&self, statement: Statement) -> Result<u64, StoreError> {
-        let client = self.exclusive().await?;
-        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
+    /// Runs `owner`'s delete-by-filter statement; returns how many todos
+    /// it removed. The owner's change log lock comes first, before the
+    /// statement locks any row (ARCHITECTURE.md, "The change log").
+    pub(crate) async fn delete_matching(
+        &self,
+        owner: Owner,
+        statement: Statement,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.exclusive().await?;
+        let transaction = client.transaction().await.map_err(from_pg)?;
         self.statements
-            .execute(&client, &statement.sql, &as_typed(&params))
+            .query_in(&transaction, LOCK_CHANGE_LOG, &[(&owner.id(), Type::INT8)])
             .await
-            .map_err(from_pg)
+            .map_err(from_pg)?;
+        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
+        let deleted = self
+            .statements
+            .execute_in(&transaction, &statement.sql, &as_typed(&params))
+            .await
+            .map_err(from_pg)?;
+        transaction.commit().await.map_err(from_pg)?;
+        Ok(deleted)
     }
 
     /// Runs `ANALYZE todos` when the rows counted in `changed` are at
@@ -393,6 +421,20 @@ impl Db {
             .await
             .map_err(from_pg)?;
         Ok(true)
+    }
+
+    /// Sends a notification to every session listening on `channel`.
+    pub(crate) async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        let client = self.exclusive().await?;
+        self.statements
+            .query(
+                &client,
+                NOTIFY,
+                &[(&channel, Type::TEXT), (&payload, Type::TEXT)],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
     }
 
     /// Succeeds when the database answers. A shared connection, so a busy

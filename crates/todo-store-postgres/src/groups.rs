@@ -60,8 +60,24 @@ impl Batched for Creates {
 
     async fn run(db: &Db, todos: Vec<(Owner, NewTodo)>) -> Vec<Result<Todo, StoreError>> {
         let count = todos.len();
-        match db.insert_rows(todos).await {
-            Ok(created) => created.into_iter().map(Ok).collect(),
+        // Inserted owner by owner, so the change log locks the rows take
+        // are taken in one order (ARCHITECTURE.md, "The change log"); each
+        // caller still gets the todo made from its own request.
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_by_key(|&index| todos[index].0);
+        let mut slots: Vec<Option<(Owner, NewTodo)>> = todos.into_iter().map(Some).collect();
+        let sorted = order.iter().filter_map(|&index| slots[index].take());
+        match db.insert_rows(sorted).await {
+            Ok(created) => {
+                let mut answers: Vec<Option<Todo>> = vec![None; count];
+                for (index, todo) in order.into_iter().zip(created) {
+                    answers[index] = Some(todo);
+                }
+                answers
+                    .into_iter()
+                    .map(|todo| todo.ok_or_else(missing_row))
+                    .collect()
+            }
             Err(error) => for_each(count, &error),
         }
     }
@@ -191,4 +207,11 @@ async fn update_together(
         return Ok((updated, Ok(HashSet::new())));
     }
     Ok((updated, db.existing(&unchanged).await))
+}
+
+/// A group's statement returned fewer rows than it was given.
+fn missing_row() -> StoreError {
+    StoreError::internal(std::io::Error::other(
+        "a grouped insert returned too few rows",
+    ))
 }

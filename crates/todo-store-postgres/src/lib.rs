@@ -3,6 +3,7 @@
 //! schema in `migrations/` applied by [`PgStore::migrate`]. The listing and
 //! delete-by-filter SQL comes from `todo-listing-sql`, shared with SQLite.
 
+mod change_log;
 mod connect;
 mod db;
 mod error;
@@ -10,6 +11,7 @@ mod grouping;
 mod groups;
 mod idempotency;
 mod migrate;
+mod notifications;
 mod params;
 mod row;
 mod shared;

@@ -66,7 +66,9 @@ where (id, owner) in (
 /// `$1` id; then per field its new value, `null` meaning "keep" for the
 /// non-nullable ones, and a "set" flag before the nullable ones, whose
 /// `null` means "clear"; `$10` true accepts any version, else `$11` lists
-/// the accepted; `$12` the owner.
+/// the accepted; `$12` the owner. Every write takes its owner's change log
+/// lock before it locks a row (`lock_change_log`, ARCHITECTURE.md, "The
+/// change log"); the trigger that numbers the change finds it held.
 pub static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
@@ -82,6 +84,7 @@ set title = coalesce($2::text, title),
 where id = $1
   and owner = $12
   and ($10::boolean or version = any($11::bigint[]))
+  and (select lock_change_log($12))
 returning {TODO_COLUMNS}
 "
     )
@@ -91,7 +94,8 @@ returning {TODO_COLUMNS}
 /// parameter of [`UPDATE`] except the version check, which is one expected
 /// version per todo (`null`: any), and the owner of each. The rows are
 /// visited in id order (the arrays are sorted by id), the order a bulk
-/// update locks them in, so the two cannot deadlock.
+/// update locks them in, so the two cannot deadlock. The owners' change
+/// log locks come first, all of them, in one order.
 pub static UPDATE_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
@@ -117,6 +121,7 @@ from (
 where id = u.todo_id
   and owner = u.todo_owner
   and (u.expected_version is null or version = u.expected_version)
+  and (select lock_change_logs($11::bigint[]))
 returning {TODO_COLUMNS}
 "
     )
@@ -140,6 +145,7 @@ delete from todos
 where id = $1
   and owner = $4
   and ($2::boolean or version = any($3::bigint[]))
+  and (select lock_change_log($4))
 ";
 
 /// Tells a missing todo (or another owner's) from one whose version did
@@ -157,6 +163,7 @@ pub const LOCK_MANY: &str = r"
 select id
 from todos
 where id = any($1::bigint[]) and owner = $2
+  and (select lock_change_log($2))
 order by id
 for update
 ";
@@ -176,6 +183,83 @@ values ($1)
 on conflict (subject) do nothing
 returning id
 ";
+
+/// Takes the change log lock of the owner `$1` for a transaction that
+/// writes without a statement above (a delete by filter).
+pub const LOCK_CHANGE_LOG: &str = "select lock_change_log($1)";
+
+/// Takes the change log lock of the owner `$1` in exclusive mode, for a
+/// reader of the log: it returns once no writer of that owner is between
+/// taking a change number and committing, and keeps new ones waiting until
+/// the reader's transaction ends (ARCHITECTURE.md, "The change log").
+pub const LOCK_CHANGE_LOG_TO_READ: &str =
+    "select pg_advisory_xact_lock(1953457263, ($1::bigint % 2147483647)::integer)";
+
+/// Where the log of the owner `$1` stands: the newest purged change, the
+/// newest delete and the newest upsert (0 for none).
+pub const CHANGE_HEAD: &str = r"
+select coalesce((select purged_through from change_log_horizons where owner = $1), 0),
+       coalesce((select max(change_no) from todo_tombstones where owner = $1), 0),
+       coalesce((select max(change_no) from todos where owner = $1), 0)
+";
+
+/// The newest purged change of the owner `$1`, if any was.
+pub const CHANGE_HORIZON: &str = r"
+select purged_through
+from change_log_horizons
+where owner = $1
+";
+
+/// The owner `$1`'s todos changed after number `$2`, at most `$3`, in
+/// number order, each with its number after the todo's columns.
+pub static UPSERTS_AFTER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+select {TODO_COLUMNS}, change_no
+from todos
+where owner = $1 and change_no > $2
+order by change_no
+limit $3
+"
+    )
+});
+
+/// The owner `$1`'s deletes after number `$2`, at most `$3`, in number
+/// order: number, todo id.
+pub const DELETES_AFTER: &str = r"
+select change_no, id
+from todo_tombstones
+where owner = $1 and change_no > $2
+order by change_no
+limit $3
+";
+
+/// Removes at most one batch of tombstones of deletes before `$1`, and
+/// moves each owner's horizon past what it removed, in one statement;
+/// returns how many it removed.
+pub const PURGE_TOMBSTONES: &str = r"
+with batch as (
+    select owner, change_no
+    from todo_tombstones
+    where deleted_at < $1
+    order by deleted_at
+    limit 1000
+), purged as (
+    delete from todo_tombstones as t
+    using batch as b
+    where t.owner = b.owner and t.change_no = b.change_no
+    returning t.owner, t.change_no
+), horizons as (
+    insert into change_log_horizons (owner, purged_through)
+    select owner, max(change_no) from purged group by owner
+    on conflict (owner) do update
+    set purged_through = greatest(change_log_horizons.purged_through, excluded.purged_through)
+)
+select count(*) from purged
+";
+
+/// Sends the notification `$2` on the channel `$1`.
+pub const NOTIFY: &str = "select pg_notify($1, $2)";
 
 pub const PING: &str = "select 1";
 

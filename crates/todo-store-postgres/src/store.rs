@@ -7,17 +7,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use todo_core::{
-    Creation, Expected, GroupObserver, GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome,
-    ListQuery, NewTodo, Owner, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter,
-    TodoPatch, TodoStore,
+    ChangeCursor, ChangeListener, ChangePage, Creation, Expected, GroupObserver, GroupReports,
+    IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo, Owner, Page, PoolStatus,
+    StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
 use todo_listing_sql::{Dialect, delete_matching_statement, list_statement};
 
+use crate::change_log::{change_head, purge_tombstones, read_changes};
 use crate::connect::{ConnectError, PgOptions, connect};
 use crate::db::Db;
 use crate::groups::{GroupedUpdate, Groups};
 use crate::idempotency::{create_keyed, purge_keys};
 use crate::migrate::{MigrateError, migrate};
+use crate::notifications::ChangeFeed;
 use crate::params::VersionCheck;
 use crate::statistics::Statistics;
 
@@ -28,6 +30,7 @@ pub struct PgStore {
     groups: Arc<Groups>,
     reports: GroupReports,
     statistics: Arc<Statistics>,
+    feed: ChangeFeed,
 }
 
 impl PgStore {
@@ -38,9 +41,10 @@ impl PgStore {
         let reports = GroupReports::default();
         Ok(PgStore {
             groups: Arc::new(Groups::new(&db, &reports)),
-            db,
             reports,
             statistics: Arc::default(),
+            feed: ChangeFeed::start(&db),
+            db,
         })
     }
 
@@ -61,7 +65,9 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn create(&self, owner: Owner, todo: NewTodo) -> Result<Todo, StoreError> {
-        self.groups.creates.serve((owner, todo)).await
+        let created = self.groups.creates.serve((owner, todo)).await?;
+        self.feed.committed(owner);
+        Ok(created)
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
@@ -78,6 +84,7 @@ impl TodoStore for PgStore {
             .insert_rows(todos.into_iter().map(|todo| (owner, todo)))
             .await?;
         self.statistics.changed(&self.db, created.len() as u64);
+        self.feed.committed(owner);
         Ok(created)
     }
 
@@ -88,7 +95,11 @@ impl TodoStore for PgStore {
         key: &IdempotencyKey,
         creation: Creation,
     ) -> Result<KeyedOutcome, StoreError> {
-        create_keyed(&self.db, owner, key, creation).await
+        let outcome = create_keyed(&self.db, owner, key, creation).await?;
+        if matches!(outcome, KeyedOutcome::Created(_)) {
+            self.feed.committed(owner);
+        }
+        Ok(outcome)
     }
 
     #[tracing::instrument(skip_all)]
@@ -129,13 +140,16 @@ impl TodoStore for PgStore {
             None | Some(Expected::Any) => None,
             Some(Expected::Versions(versions)) if versions.len() == 1 => Some(versions[0]),
             Some(expected) => {
-                return self
+                let updated = self
                     .db
                     .update_alone(owner, id, patch, VersionCheck::new(Some(expected)))
-                    .await;
+                    .await?;
+                self.feed.committed(owner);
+                return Ok(updated);
             }
         };
-        self.groups
+        let updated = self
+            .groups
             .updates
             .serve(GroupedUpdate {
                 owner,
@@ -143,7 +157,9 @@ impl TodoStore for PgStore {
                 patch,
                 expected_version,
             })
-            .await
+            .await?;
+        self.feed.committed(owner);
+        Ok(updated)
     }
 
     #[tracing::instrument(skip_all, fields(count = patches.len()))]
@@ -157,6 +173,7 @@ impl TodoStore for PgStore {
         }
         let updated = self.db.update_all_or_none(owner, patches).await?;
         self.statistics.changed(&self.db, updated.len() as u64);
+        self.feed.committed(owner);
         Ok(updated)
     }
 
@@ -169,17 +186,49 @@ impl TodoStore for PgStore {
     ) -> Result<(), StoreError> {
         self.db
             .delete_one(owner, id, VersionCheck::new(expected))
-            .await
+            .await?;
+        self.feed.committed(owner);
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
     async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError> {
         let deleted = self
             .db
-            .delete_matching(delete_matching_statement(owner, filter, Dialect::Postgres))
+            .delete_matching(
+                owner,
+                delete_matching_statement(owner, filter, Dialect::Postgres),
+            )
             .await?;
         self.statistics.changed(&self.db, deleted);
+        if deleted > 0 {
+            self.feed.committed(owner);
+        }
         Ok(deleted)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn changes(
+        &self,
+        owner: Owner,
+        since: Option<ChangeCursor>,
+        limit: u16,
+    ) -> Result<ChangePage, StoreError> {
+        read_changes(&self.db, owner, since, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn change_head(&self, owner: Owner) -> Result<ChangeCursor, StoreError> {
+        change_head(&self.db, owner).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn purge_tombstones(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        purge_tombstones(&self.db, cutoff).await
+    }
+
+    fn follow_changes(&self, listener: Arc<dyn ChangeListener>) {
+        self.feed.follow(&self.db, listener);
     }
 
     #[tracing::instrument(skip_all)]
@@ -188,6 +237,7 @@ impl TodoStore for PgStore {
     }
 
     async fn close(&self) {
+        self.feed.stop();
         self.db.close();
     }
 

@@ -7,6 +7,7 @@
 //! runs on the async runtime; callers wait on a oneshot answer, bounded by
 //! the acquire timeout (API.md, "Errors", 503).
 
+mod change_log;
 mod connection;
 mod error;
 mod idempotency;

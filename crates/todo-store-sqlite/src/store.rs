@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use todo_core::{
-    Creation, Expected, GroupObserver, GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome,
-    ListQuery, NewTodo, Owner, Page, PoolStatus, StoreError, Timestamp, Todo, TodoFilter,
-    TodoPatch, TodoStore,
+    ChangeCursor, ChangeListener, ChangePage, ChangeSignals, Creation, Expected, GroupObserver,
+    GroupReports, IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo, Owner, Page,
+    PoolStatus, StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
 
+use crate::change_log;
 use crate::connection::{self, ConnectionSettings};
 use crate::error::{Failure, OpenError, closed, timed_out};
 use crate::idempotency::{self, InFlight};
@@ -70,6 +71,8 @@ struct Inner {
     keys_in_flight: InFlight,
     /// Where the writer reports each group it commits.
     group_reports: GroupReports,
+    /// Who is told of committed changes (the live streams).
+    change_signals: ChangeSignals,
 }
 
 /// Which threads run a job.
@@ -142,6 +145,7 @@ impl SqliteStore {
                 threads: Mutex::new(threads),
                 keys_in_flight: InFlight::default(),
                 group_reports,
+                change_signals: ChangeSignals::default(),
             }),
             #[cfg(feature = "testing")]
             temp_dir: None,
@@ -267,6 +271,7 @@ impl TodoStore for SqliteStore {
             queries::create(connection, owner, todo)
         })
         .await
+        .inspect(|_| self.inner.change_signals.changed(owner))
     }
 
     #[tracing::instrument(skip_all, fields(count = todos.len()))]
@@ -279,6 +284,7 @@ impl TodoStore for SqliteStore {
             queries::create_many(connection, owner, todos)
         })
         .await
+        .inspect(|_| self.inner.change_signals.changed(owner))
     }
 
     #[tracing::instrument(skip_all)]
@@ -296,6 +302,11 @@ impl TodoStore for SqliteStore {
             idempotency::create_keyed(connection, owner, &key, creation)
         })
         .await
+        .inspect(|outcome| {
+            if matches!(outcome, KeyedOutcome::Created(_)) {
+                self.inner.change_signals.changed(owner);
+            }
+        })
     }
 
     #[tracing::instrument(skip_all)]
@@ -346,6 +357,7 @@ impl TodoStore for SqliteStore {
             queries::update(connection, owner, id, patch, expected.as_ref())
         })
         .await
+        .inspect(|_| self.inner.change_signals.changed(owner))
     }
 
     #[tracing::instrument(skip_all, fields(count = patches.len()))]
@@ -358,6 +370,7 @@ impl TodoStore for SqliteStore {
             queries::update_many(connection, owner, patches)
         })
         .await
+        .inspect(|_| self.inner.change_signals.changed(owner))
     }
 
     #[tracing::instrument(skip_all, fields(id = id))]
@@ -372,6 +385,7 @@ impl TodoStore for SqliteStore {
             queries::delete(connection, owner, id, expected.as_ref())
         })
         .await
+        .inspect(|_| self.inner.change_signals.changed(owner))
     }
 
     #[tracing::instrument(skip_all)]
@@ -381,6 +395,56 @@ impl TodoStore for SqliteStore {
             queries::delete_matching(connection, owner, &filter)
         })
         .await
+        .inspect(|&deleted| {
+            if deleted > 0 {
+                self.inner.change_signals.changed(owner);
+            }
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn changes(
+        &self,
+        owner: Owner,
+        since: Option<ChangeCursor>,
+        limit: u16,
+    ) -> Result<ChangePage, StoreError> {
+        self.run(Lane::Read, move |connection| {
+            change_log::changes(connection, owner, since, limit)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn change_head(&self, owner: Owner) -> Result<ChangeCursor, StoreError> {
+        self.run(Lane::Read, move |connection| {
+            change_log::change_head(connection, owner)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn purge_tombstones(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let cutoff = micros(&cutoff);
+        let mut purged = 0;
+        loop {
+            // One batch per job, so writes queued meanwhile run in between.
+            let removed = self
+                .run(Lane::Write, move |connection| {
+                    change_log::purge_batch(connection, cutoff)
+                })
+                .await?;
+            purged += removed as u64;
+            if removed < change_log::PURGE_BATCH {
+                return Ok(purged);
+            }
+        }
+    }
+
+    fn follow_changes(&self, listener: Arc<dyn ChangeListener>) {
+        // Every write goes through this process's writer, so the store's
+        // own signals are all there is to follow.
+        self.inner.change_signals.listen(listener);
     }
 
     #[tracing::instrument(skip_all)]

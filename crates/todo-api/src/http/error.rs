@@ -49,6 +49,10 @@ pub enum ApiError {
     IdempotencyKeyInFlight,
     #[error("request target too long")]
     UriTooLong,
+    #[error("the change cursor is older than the log's retention")]
+    ChangesExpired,
+    #[error("too many event streams open")]
+    TooManyStreams,
     #[error("service unavailable")]
     Unavailable,
     #[error("overloaded: no request slot freed up")]
@@ -73,6 +77,7 @@ impl From<StoreError> for ApiError {
                 )
                 .into(),
             ),
+            StoreError::ChangesExpired => ApiError::ChangesExpired,
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable; answering 503");
                 ApiError::Unavailable
@@ -130,6 +135,17 @@ impl ApiError {
                 json!("A request with this Idempotency-Key is still being processed; retry later"),
             ),
             ApiError::UriTooLong => (StatusCode::URI_TOO_LONG, json!("URI Too Long")),
+            ApiError::ChangesExpired => (
+                StatusCode::GONE,
+                json!(
+                    "This cursor is older than the change log keeps deletes \
+                     (CHANGES_RETENTION_DAYS): start again without since"
+                ),
+            ),
+            ApiError::TooManyStreams => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!("Too many event streams open; retry later"),
+            ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!("Service temporarily unavailable; retry later"),

@@ -17,6 +17,8 @@ use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
 
 use super::state::AppState;
 
+pub mod changes;
+
 /// The parts of the description that are not operations.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -27,9 +29,10 @@ use super::state::AppState;
     tags(
         (name = "todos", description = "The todo resource"),
         (name = "users", description = "Who the caller is"),
+        (name = "changes", description = "The caller's change log: delta sync and live events"),
         (name = "operations", description = "Health, metrics and this documentation"),
     ),
-    components(schemas(TodoSchema, NewTodoSchema, TodoPatchSchema, BulkPatchSchema, DeletedSchema, ErrorBodySchema, ValidationErrorSchema, FieldFaultSchema, LocPartSchema, PoolFiguresSchema, StatusSchema, SortSchema)),
+    components(schemas(TodoSchema, NewTodoSchema, TodoPatchSchema, BulkPatchSchema, DeletedSchema, ErrorBodySchema, ValidationErrorSchema, FieldFaultSchema, LocPartSchema, PoolFiguresSchema, StatusSchema, SortSchema, changes::ChangesPageSchema, changes::ChangeSchema, changes::UpsertSchema, changes::DeleteSchema, changes::UpsertOp, changes::DeleteOp)),
 )]
 pub struct ApiDoc;
 
@@ -45,7 +48,7 @@ pub async fn openapi_json(State(state): State<AppState>) -> Json<Document> {
 }
 
 /// A todo as every response gives it (API.md, "The resource").
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": 42,
     "title": "Buy milk",

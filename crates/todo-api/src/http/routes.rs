@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::state::{AppState, HttpSettings};
-use super::{docs, error, health, me, metrics, openapi, todos};
+use super::{changes, docs, error, events, health, me, metrics, openapi, todos};
 
 /// The description of the API served with `settings`, as `/openapi.json`
 /// gives it; `credentials_required` when every `/api` call needs a bearer
@@ -27,6 +27,8 @@ pub fn openapi_document(settings: &HttpSettings, credentials_required: bool) -> 
 pub(super) fn todo_routes(settings: &HttpSettings) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .routes(routes!(me::me))
+        .routes(routes!(changes::list_changes))
+        .routes(routes!(events::stream_events))
         .routes(routes!(
             todos::list_todos,
             todos::create_todo,

@@ -3,12 +3,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::time::Duration;
+
 use todo_core::TodoStore;
+use tokio::sync::{Semaphore, watch};
 use utoipa::openapi::OpenApi;
 
 use super::admission::Admission;
 use super::auth::Authenticator;
 use super::rate_limit::RateLimits;
+use crate::change_hub::ChangeHub;
 use crate::config::Config;
 use crate::metrics::Metrics;
 
@@ -40,6 +44,10 @@ pub struct SharedState {
     pub metrics: Metrics,
     /// The description of exactly the routes these settings serve.
     pub openapi: Arc<OpenApi>,
+    /// Wakes the event streams when their user's log grows.
+    pub hub: Arc<ChangeHub>,
+    /// One permit per event stream that may be open (`MAX_EVENT_STREAMS`).
+    pub streams: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for SharedState {
@@ -60,6 +68,10 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Origins allowed to call the API from a browser; empty for none.
     pub cors_origins: Vec<String>,
+    /// How often an idle event stream sends a comment line.
+    pub events_heartbeat: Duration,
+    /// How often an event stream reads the log unprompted.
+    pub events_poll: Duration,
 }
 
 impl HttpSettings {
@@ -73,14 +85,27 @@ impl HttpSettings {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
+            events_heartbeat: config.changes.heartbeat(),
+            events_poll: config.changes.poll_interval(),
         }
     }
 }
 
-/// Where the service is in its life: serving, or draining before it stops.
-#[derive(Debug, Default)]
+/// Where the service is in its life: serving, draining before it stops,
+/// or stopping (the event streams end).
+#[derive(Debug)]
 pub struct Lifecycle {
     draining: AtomicBool,
+    streams_ending: watch::Sender<bool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            draining: AtomicBool::new(false),
+            streams_ending: watch::channel(false).0,
+        }
+    }
 }
 
 impl Lifecycle {
@@ -91,6 +116,17 @@ impl Lifecycle {
 
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
+    }
+
+    /// Ends every event stream, cleanly, so their clients reconnect to
+    /// another instance: the server stops now.
+    pub fn end_streams(&self) {
+        self.streams_ending.send_replace(true);
+    }
+
+    /// Turns true when the event streams must end.
+    pub fn streams_ending(&self) -> watch::Receiver<bool> {
+        self.streams_ending.subscribe()
     }
 }
 

@@ -179,7 +179,7 @@ fn add_todo_headers(headers: &mut HeaderMap, id: i64, etag: &str) {
 }
 
 /// JSON text already serialised, as a response body.
-fn json_body(body: impl IntoResponse) -> impl IntoResponse {
+pub(super) fn json_body(body: impl IntoResponse) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         body,

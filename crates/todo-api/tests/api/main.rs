@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod bulk;
+mod changes;
 mod conditional;
 mod create;
 mod errors;

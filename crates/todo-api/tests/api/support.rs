@@ -317,3 +317,117 @@ pub fn ids(todos: &[Value]) -> Vec<i64> {
 #[path = "../common/both_backends.rs"]
 mod both_backends;
 pub(crate) use both_backends::on_both_backends;
+
+#[path = "../common/sse.rs"]
+mod sse;
+pub use sse::{SseEvent, SseParser};
+
+/// An open event stream: its events as they arrive.
+pub struct EventStream {
+    body: Body,
+    parser: SseParser,
+    ready: std::collections::VecDeque<SseEvent>,
+}
+
+impl EventStream {
+    /// The next event, if one comes within `within`.
+    pub async fn next(&mut self, within: std::time::Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??
+                .expect("the stream's body reads");
+            if let Ok(bytes) = frame.into_data() {
+                self.ready.extend(self.parser.push(&bytes));
+            }
+        }
+    }
+
+    /// The next `count` events, each within `within` of the last.
+    pub async fn take(&mut self, count: usize, within: std::time::Duration) -> Vec<SseEvent> {
+        let mut events = Vec::with_capacity(count);
+        while events.len() < count {
+            match self.next(within).await {
+                Some(event) => events.push(event),
+                None => panic!("{} of {count} events came", events.len()),
+            }
+        }
+        events
+    }
+
+    /// Whether the stream ends within `within` (no more events came).
+    pub async fn ends_within(&mut self, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.frame()).await {
+                Err(_) => return false,
+                Ok(None) => return true,
+                Ok(Some(frame)) => {
+                    if let Ok(bytes) = frame.expect("the stream's body reads").into_data() {
+                        self.ready.extend(self.parser.push(&bytes));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Heartbeat comments seen so far.
+    pub fn comments(&self) -> usize {
+        self.parser.comments
+    }
+}
+
+impl TestApp {
+    /// Opens `GET uri` as an event stream; the whole answer when it is not
+    /// one.
+    pub async fn open_stream(
+        &self,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<EventStream, TestResponse> {
+        let mut request = Request::builder().method(Method::GET).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        if response.status() != StatusCode::OK {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            return Err(TestResponse {
+                status,
+                headers,
+                body: body.to_vec(),
+            });
+        }
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "an event stream"
+        );
+        Ok(EventStream {
+            body: response.into_body(),
+            parser: SseParser::default(),
+            ready: std::collections::VecDeque::new(),
+        })
+    }
+
+    /// The store under the service.
+    pub fn store(&self) -> &Arc<dyn TodoStore> {
+        &self.store
+    }
+
+    /// Ends the event streams, as the server does when it stops.
+    pub fn end_streams(&self) {
+        self.lifecycle.end_streams();
+    }
+}

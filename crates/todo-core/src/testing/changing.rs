@@ -4,12 +4,8 @@
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
 use crate::store::{Expected, StoreError};
 use crate::testing::UserStore;
-use crate::testing::seed::{all_todos, at, description, new_todo, priority};
-use crate::todo::{Title, Todo};
-
-fn title(text: &str) -> Title {
-    Title::parse(text.to_owned()).unwrap()
-}
+use crate::testing::seed::{all_todos, at, description, new_todo, priority, title};
+use crate::todo::Todo;
 
 /// What a patch does to the expected todo.
 type Apply = fn(&mut Todo);

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use crate::changes::{ChangeCursor, ChangeListener, ChangePage, ChangeSignals};
 use crate::groups::{GroupKind, GroupObserver, GroupReports};
 use crate::idempotency::{Created, Creation, IdempotencyKey, KeyedOutcome, StoredResponse};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
@@ -19,6 +20,7 @@ use crate::todo::{Timestamp, Todo, now};
 struct MemoryStore {
     state: Mutex<State>,
     groups: GroupReports,
+    signals: ChangeSignals,
 }
 
 #[derive(Debug, Default)]
@@ -27,6 +29,12 @@ struct State {
     todos: BTreeMap<i64, (Owner, Todo)>,
     keys: BTreeMap<(Owner, String, String), (String, StoredResponse, Timestamp)>,
     users: HashMap<String, Owner>,
+    last_change: i64,
+    /// Each todo's latest change number.
+    numbers: HashMap<i64, i64>,
+    /// (owner, change number, todo id, when deleted).
+    tombstones: Vec<(Owner, i64, i64, Timestamp)>,
+    horizons: HashMap<Owner, i64>,
 }
 
 impl State {
@@ -45,7 +53,40 @@ impl State {
             version: 1,
         };
         self.todos.insert(todo.id, (owner, todo.clone()));
+        self.number(todo.id);
         todo
+    }
+
+    fn number(&mut self, id: i64) {
+        self.last_change += 1;
+        self.numbers.insert(id, self.last_change);
+    }
+
+    fn remove(&mut self, id: i64) {
+        if let Some((owner, _)) = self.todos.remove(&id) {
+            self.last_change += 1;
+            self.numbers.remove(&id);
+            self.tombstones.push((owner, self.last_change, id, now()));
+        }
+    }
+
+    fn head(&self, owner: Owner) -> (i64, i64, i64) {
+        let purged = self.horizons.get(&owner).copied().unwrap_or(0);
+        let last_delete = self
+            .tombstones
+            .iter()
+            .filter(|(of, ..)| *of == owner)
+            .map(|(_, number, ..)| *number)
+            .max()
+            .unwrap_or(0);
+        let last_upsert = self
+            .todos
+            .iter()
+            .filter(|(_, (of, _))| *of == owner)
+            .map(|(id, _)| self.numbers[id])
+            .max()
+            .unwrap_or(0);
+        (purged, last_delete, last_upsert)
     }
 
     fn owned(&self, owner: Owner) -> Vec<Todo> {
@@ -93,7 +134,9 @@ impl State {
         }
         todo.updated_at = now().max(todo.updated_at);
         todo.version += 1;
-        todo.clone()
+        let todo = todo.clone();
+        self.number(id);
+        todo
     }
 }
 
@@ -109,6 +152,7 @@ impl TodoStore for MemoryStore {
         let created = self.state.lock().unwrap().insert(owner, todo);
         // Every create is a group of its own here.
         self.groups.served(GroupKind::Create, 1);
+        self.signals.changed(owner);
         Ok(created)
     }
 
@@ -117,11 +161,15 @@ impl TodoStore for MemoryStore {
         owner: Owner,
         todos: Vec<NewTodo>,
     ) -> Result<Vec<Todo>, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        Ok(todos
-            .into_iter()
-            .map(|todo| state.insert(owner, todo))
-            .collect())
+        let created = {
+            let mut state = self.state.lock().unwrap();
+            todos
+                .into_iter()
+                .map(|todo| state.insert(owner, todo))
+                .collect()
+        };
+        self.signals.changed(owner);
+        Ok(created)
     }
 
     async fn create_keyed(
@@ -155,6 +203,7 @@ impl TodoStore for MemoryStore {
         state
             .keys
             .insert(entry, (key.fingerprint.clone(), response, now()));
+        self.signals.changed(owner);
         Ok(KeyedOutcome::Created(created))
     }
 
@@ -183,7 +232,9 @@ impl TodoStore for MemoryStore {
     ) -> Result<Todo, StoreError> {
         let mut state = self.state.lock().unwrap();
         state.check(owner, id, expected)?;
-        Ok(state.apply(id, patch))
+        let updated = state.apply(id, patch);
+        self.signals.changed(owner);
+        Ok(updated)
     }
 
     async fn update_many(
@@ -195,10 +246,12 @@ impl TodoStore for MemoryStore {
         for patch in &patches {
             state.check(owner, patch.id, None)?;
         }
-        Ok(patches
+        let updated = patches
             .into_iter()
             .map(|patch| state.apply(patch.id, patch.patch))
-            .collect())
+            .collect();
+        self.signals.changed(owner);
+        Ok(updated)
     }
 
     async fn delete(
@@ -209,17 +262,86 @@ impl TodoStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap();
         state.check(owner, id, expected)?;
-        state.todos.remove(&id);
+        state.remove(id);
+        self.signals.changed(owner);
         Ok(())
     }
 
     async fn delete_matching(&self, owner: Owner, filter: &TodoFilter) -> Result<u64, StoreError> {
         let mut state = self.state.lock().unwrap();
-        let before = state.todos.len();
-        state
+        let doomed: Vec<i64> = state
             .todos
-            .retain(|_, (of, todo)| *of != owner || !matches(filter, todo));
-        Ok((before - state.todos.len()) as u64)
+            .iter()
+            .filter(|(_, (of, todo))| *of == owner && matches(filter, todo))
+            .map(|(id, _)| *id)
+            .collect();
+        for &id in &doomed {
+            state.remove(id);
+        }
+        if !doomed.is_empty() {
+            self.signals.changed(owner);
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn changes(
+        &self,
+        owner: Owner,
+        since: Option<ChangeCursor>,
+        limit: u16,
+    ) -> Result<ChangePage, StoreError> {
+        let state = self.state.lock().unwrap();
+        let (purged, last_delete, _) = state.head(owner);
+        let from = match since {
+            Some(cursor) if purged > cursor.deletes_seen => {
+                return Err(StoreError::ChangesExpired);
+            }
+            Some(cursor) => cursor,
+            None => ChangeCursor {
+                upserts_seen: 0,
+                deletes_seen: last_delete.max(purged),
+            },
+        };
+        let mut upserts: Vec<(i64, Todo)> = state
+            .todos
+            .iter()
+            .filter(|(id, (of, _))| *of == owner && state.numbers[*id] > from.upserts_seen)
+            .map(|(id, (_, todo))| (state.numbers[id], todo.clone()))
+            .collect();
+        upserts.sort_by_key(|(number, _)| *number);
+        let deletes: Vec<(i64, i64)> = state
+            .tombstones
+            .iter()
+            .filter(|(of, number, ..)| *of == owner && *number > from.deletes_seen)
+            .map(|(_, number, id, _)| (*number, *id))
+            .collect();
+        Ok(ChangePage::merge(from, upserts, deletes, limit))
+    }
+
+    async fn change_head(&self, owner: Owner) -> Result<ChangeCursor, StoreError> {
+        let (purged, last_delete, last_upsert) = self.state.lock().unwrap().head(owner);
+        let newest = last_delete.max(last_upsert);
+        Ok(ChangeCursor {
+            upserts_seen: newest,
+            deletes_seen: newest.max(purged),
+        })
+    }
+
+    async fn purge_tombstones(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let (purged, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.tombstones)
+            .into_iter()
+            .partition(|(.., at)| *at < cutoff);
+        state.tombstones = kept;
+        for (owner, number, ..) in &purged {
+            let horizon = state.horizons.entry(*owner).or_default();
+            *horizon = (*horizon).max(*number);
+        }
+        Ok(purged.len() as u64)
+    }
+
+    fn follow_changes(&self, listener: Arc<dyn ChangeListener>) {
+        self.signals.listen(listener);
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -46,6 +46,10 @@ pub(crate) fn new_todo(title: &str) -> NewTodo {
     }
 }
 
+pub(crate) fn title(text: &str) -> crate::todo::Title {
+    crate::todo::Title::parse(text.to_owned()).unwrap()
+}
+
 pub(crate) fn description(text: &str) -> Description {
     Description::parse(text.to_owned()).unwrap()
 }

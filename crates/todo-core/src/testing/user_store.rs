@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::changes::{ChangeCursor, ChangePage};
 use crate::groups::GroupObserver;
 use crate::idempotency::{Creation, IdempotencyKey, KeyedOutcome};
 use crate::input::{IdentifiedPatch, NewTodo, TodoPatch};
@@ -103,6 +104,18 @@ impl UserStore {
 
     pub async fn delete_matching(&self, filter: &TodoFilter) -> Result<u64, StoreError> {
         self.store.delete_matching(self.owner, filter).await
+    }
+
+    pub async fn changes(
+        &self,
+        since: Option<ChangeCursor>,
+        limit: u16,
+    ) -> Result<ChangePage, StoreError> {
+        self.store.changes(self.owner, since, limit).await
+    }
+
+    pub async fn change_head(&self) -> Result<ChangeCursor, StoreError> {
+        self.store.change_head(self.owner).await
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

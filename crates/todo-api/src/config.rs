@@ -261,6 +261,7 @@ impl Config {
             max_event_streams = self.changes.max_event_streams,
             events_heartbeat_ms = self.changes.events_heartbeat_ms,
             events_poll_ms = self.changes.events_poll_ms,
+            events_send_timeout_ms = self.changes.events_send_timeout_ms,
             "configuration"
         );
     }

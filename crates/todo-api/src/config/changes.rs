@@ -27,6 +27,11 @@ pub struct ChangeFeedSettings {
     /// between its commit and its announcement), in milliseconds.
     #[arg(long, env = "EVENTS_POLL_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub events_poll_ms: u64,
+
+    /// How long an event stream waits for a client that stopped reading
+    /// before it drops the stream and its connection, in milliseconds.
+    #[arg(long, env = "EVENTS_SEND_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub events_send_timeout_ms: u64,
 }
 
 impl ChangeFeedSettings {
@@ -41,5 +46,9 @@ impl ChangeFeedSettings {
 
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.events_poll_ms)
+    }
+
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_millis(self.events_send_timeout_ms)
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! The task hands events to the response through a bounded channel: a
 //! client that stops reading fills it, and once a send has waited
-//! [`SLOW_CLIENT_TIMEOUT`] the stream and its connection are dropped, so
+//! `EVENTS_SEND_TIMEOUT_MS` the stream and its connection are dropped, so
 //! nothing is buffered without bound.
 
 use std::convert::Infallible;
@@ -44,9 +44,6 @@ const PAGE: u16 = 100;
 
 /// Events waiting for the client at most.
 const BUFFERED_EVENTS: usize = 256;
-
-/// How long a stream waits for a client that stopped reading.
-const SLOW_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a stream waits before reading the log again after a failed
 /// read (the database restarting, say).
@@ -222,7 +219,11 @@ impl Follower {
                     .event(numbered.change.op())
                     .id(cursor.encode(self.owner))
                     .data(data);
-                match self.events.send_timeout(event, SLOW_CLIENT_TIMEOUT).await {
+                match self
+                    .events
+                    .send_timeout(event, self.state.settings.events_send_timeout)
+                    .await
+                {
                     Ok(()) => metrics.events_sent.increment(1),
                     Err(SendTimeoutError::Timeout(_)) => return Stop::Slow,
                     Err(SendTimeoutError::Closed(_)) => return Stop::Done,

@@ -72,6 +72,8 @@ pub struct HttpSettings {
     pub events_heartbeat: Duration,
     /// How often an event stream reads the log unprompted.
     pub events_poll: Duration,
+    /// How long an event stream waits for a client that stopped reading.
+    pub events_send_timeout: Duration,
 }
 
 impl HttpSettings {
@@ -87,6 +89,7 @@ impl HttpSettings {
                 .collect(),
             events_heartbeat: config.changes.heartbeat(),
             events_poll: config.changes.poll_interval(),
+            events_send_timeout: config.changes.send_timeout(),
         }
     }
 }

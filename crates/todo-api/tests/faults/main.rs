@@ -12,6 +12,7 @@
 mod support;
 
 mod crash;
+mod events;
 mod instances;
 mod outage;
 mod shutdown;

@@ -14,3 +14,7 @@ pub use service::Service;
 #[path = "../common/both_backends.rs"]
 mod both_backends;
 pub(crate) use both_backends::on_both_backends;
+
+#[path = "../common/sse.rs"]
+mod sse;
+pub use sse::{SseEvent, SseParser};

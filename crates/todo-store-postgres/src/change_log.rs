@@ -71,6 +71,9 @@ pub(crate) async fn read_changes(
         if let Some(row) = horizon.first() {
             let purged_through: i64 = row.try_get(0).map_err(from_pg)?;
             if purged_through > from.deletes_seen {
+                // Ended now, not when the dropped transaction's rollback
+                // gets its turn: the reader's lock holds the owner's writes.
+                transaction.rollback().await.map_err(from_pg)?;
                 return Err(StoreError::ChangesExpired);
             }
         }

@@ -57,11 +57,15 @@ pub(crate) async fn create_keyed(
         .map_err(from_pg)?;
     if let Some(row) = stored.first() {
         let fingerprint: String = row.try_get(0).map_err(from_pg)?;
+        let status: i16 = row.try_get(1).map_err(from_pg)?;
+        let body: String = row.try_get(2).map_err(from_pg)?;
+        // Ended before answering: a transaction merely dropped is rolled
+        // back a moment later, and until then it holds the key's lock, so
+        // a retry right after this answer would be told "in flight".
+        transaction.rollback().await.map_err(from_pg)?;
         if fingerprint != key.fingerprint {
             return Err(StoreError::IdempotencyKeyReused);
         }
-        let status: i16 = row.try_get(1).map_err(from_pg)?;
-        let body: String = row.try_get(2).map_err(from_pg)?;
         return Ok(KeyedOutcome::Replayed(StoredResponse {
             status: u16::try_from(status).unwrap_or(201),
             body,

@@ -13,6 +13,7 @@ use crate::parts::backends::{
     run_scenarios_postgres, run_scenarios_sqlite, run_workloads_postgres, run_workloads_sqlite,
 };
 use crate::parts::bulk_rows::run_bulk_rows;
+use crate::parts::changes::run_changes;
 use crate::parts::concurrency::run_concurrency;
 use crate::parts::distant::run_distant;
 use crate::parts::experiments::{run_bulk, run_indexes, run_pool, run_sustained};
@@ -71,5 +72,6 @@ async fn run_part(
         Part::BulkRows => run_bulk_rows(need()?, options).await,
         Part::Users => run_users(need()?, options).await,
         Part::ListsAfterBulk => run_lists_after_bulk(need()?, options).await,
+        Part::Changes => run_changes(need()?, options).await,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod backends;
 pub mod bulk_rows;
+pub mod changes;
 pub mod concurrency;
 pub mod distant;
 pub mod experiments;

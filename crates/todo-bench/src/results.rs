@@ -45,10 +45,13 @@ pub enum Part {
     /// Target 9: listings right after 10,000 todos arrived in bulk.
     #[value(name = "lists-after-bulk")]
     ListsAfterBulk,
+    /// Targets 10 and 11: catching up through the change log, and event
+    /// streams fanned out.
+    Changes,
 }
 
 impl Part {
-    pub const ALL: [Part; 17] = [
+    pub const ALL: [Part; 18] = [
         Part::ScenariosPostgres,
         Part::ScenariosSqlite,
         Part::WorkloadsPostgres,
@@ -66,6 +69,7 @@ impl Part {
         Part::BulkRows,
         Part::Users,
         Part::ListsAfterBulk,
+        Part::Changes,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -87,6 +91,7 @@ impl Part {
             Part::BulkRows => "bulk-rows.json",
             Part::Users => "users.json",
             Part::ListsAfterBulk => "lists-after-bulk.json",
+            Part::Changes => "changes.json",
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod callers;
 pub mod client;
+pub mod events;
 pub mod failure;
 pub mod limits;
 pub mod progress;

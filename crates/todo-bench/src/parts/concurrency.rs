@@ -127,7 +127,7 @@ async fn idle_memory(service: &Service, ids: IdRange) -> IdleMemory {
 }
 
 /// A `kB` field of `/proc/PID/status`.
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     parse_status_kib(&status, field)
 }

@@ -43,7 +43,7 @@ const USERS_WORKLOADS: [Workload; 4] = [
 
 /// The JWT side's signing secret: the service lives for this part only,
 /// on loopback, and its tokens with it.
-const BENCH_SECRET: &str = "todo-bench users part: a secret for one run";
+pub(crate) const BENCH_SECRET: &str = "todo-bench users part: a secret for one run";
 
 /// `users` on PostgreSQL (two fresh databases), then on SQLite (two fresh
 /// files).
@@ -156,7 +156,7 @@ async fn compare(
 
 /// `count` users' tokens, each minted by the service's own `token` command
 /// as a self-hosting operator would, as `Bearer` headers.
-async fn mint_tokens(count: u64) -> Result<Vec<HeaderValue>, BenchError> {
+pub(crate) async fn mint_tokens(count: u64) -> Result<Vec<HeaderValue>, BenchError> {
     let binary = service_binary()?;
     let mut tokens = Vec::with_capacity(count as usize);
     for user in 0..count {

@@ -1,14 +1,23 @@
-//! Wakes the live event streams when their user's change log grows. Each
-//! stream subscribes to its owner; the store tells the hub of every change
+//! Wakes the live event streams when their user's change log grows, and
+//! lets the streams of one user share their reads of it. Each stream
+//! subscribes to its owner; the store tells the hub of every change
 //! committed through this instance, and of other instances' changes as
 //! their notifications arrive (`TodoStore::follow_changes`). A wake-up
 //! only makes a stream read the log again: the log is the truth.
+//!
+//! A user with ten tabs open has ten streams, all at the same place in
+//! the log and all woken by the same write: they make one read, not ten.
+//! A stream joins a read in flight from its own position only when that
+//! read started after the last wake-up the stream has seen, so the read's
+//! snapshot holds every change that woke it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use todo_core::{ChangeListener, Owner};
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use todo_core::{ChangeCursor, ChangeListener, ChangePage, Owner, StoreError, TodoStore};
 use tokio::sync::watch;
 
 use crate::metrics::FeedMetrics;
@@ -17,8 +26,35 @@ use crate::metrics::FeedMetrics;
 /// change. A map sharded by owner, so that writes of different users do
 /// not contend for one lock.
 pub struct ChangeHub {
-    owners: DashMap<Owner, watch::Sender<u64>>,
+    owners: DashMap<Owner, Arc<OwnerFeed>>,
     metrics: FeedMetrics,
+}
+
+/// One streamed owner: the wake-up counter, and the reads of its log in
+/// flight.
+#[derive(Debug)]
+struct OwnerFeed {
+    wakes: watch::Sender<u64>,
+    reads: Mutex<Vec<SharedRead>>,
+}
+
+/// A read of the log that several streams may wait for.
+struct SharedRead {
+    from: ChangeCursor,
+    limit: u16,
+    /// The wake-up count when it started: every change that had woken the
+    /// streams by then is in its snapshot.
+    generation: u64,
+    page: Shared<BoxFuture<'static, Result<Arc<ChangePage>, Arc<StoreError>>>>,
+}
+
+impl std::fmt::Debug for SharedRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedRead")
+            .field("from", &self.from)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for ChangeHub {
@@ -43,33 +79,36 @@ impl ChangeHub {
 
     /// Wake-ups for `owner`'s changes from now on.
     pub fn subscribe(self: &Arc<Self>, owner: Owner) -> Subscription {
-        let receiver = self
-            .owners
-            .entry(owner)
-            .or_insert_with(|| watch::channel(0).0)
-            .subscribe();
+        let feed = Arc::clone(&self.owners.entry(owner).or_insert_with(|| {
+            Arc::new(OwnerFeed {
+                wakes: watch::channel(0).0,
+                reads: Mutex::new(Vec::new()),
+            })
+        }));
         Subscription {
             hub: Arc::clone(self),
             owner,
-            receiver,
+            receiver: feed.wakes.subscribe(),
+            feed,
         }
     }
 
-    fn wake(sender: &watch::Sender<u64>) {
-        sender.send_modify(|count| *count = count.wrapping_add(1));
+    fn wake(feed: &OwnerFeed) {
+        feed.wakes
+            .send_modify(|count| *count = count.wrapping_add(1));
     }
 }
 
 impl ChangeListener for ChangeHub {
     fn changed(&self, owner: Owner) {
-        if let Some(sender) = self.owners.get(&owner) {
-            ChangeHub::wake(&sender);
+        if let Some(feed) = self.owners.get(&owner) {
+            ChangeHub::wake(&feed);
         }
     }
 
     fn all_changed(&self) {
-        for sender in &self.owners {
-            ChangeHub::wake(&sender);
+        for feed in &self.owners {
+            ChangeHub::wake(&feed);
         }
     }
 
@@ -85,6 +124,7 @@ pub struct Subscription {
     hub: Arc<ChangeHub>,
     owner: Owner,
     receiver: watch::Receiver<u64>,
+    feed: Arc<OwnerFeed>,
 }
 
 impl Subscription {
@@ -92,6 +132,69 @@ impl Subscription {
     /// so that a change committed during the read wakes the next wait.
     pub fn mark_seen(&mut self) {
         self.receiver.borrow_and_update();
+    }
+
+    /// The page of at most `limit` changes after `from`, read now: the
+    /// wake-ups so far are marked seen, and a read from the same place
+    /// that started after the last of them is shared rather than repeated.
+    pub async fn read(
+        &mut self,
+        store: &Arc<dyn TodoStore>,
+        from: ChangeCursor,
+        limit: u16,
+    ) -> Result<ChangePage, StoreError> {
+        let seen = *self.receiver.borrow_and_update();
+        let page = {
+            let mut reads = self
+                .feed
+                .reads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            reads.retain(|read| read.page.peek().is_none());
+            match reads
+                .iter()
+                .find(|read| read.from == from && read.limit == limit && read.generation >= seen)
+            {
+                Some(read) => read.page.clone(),
+                None => {
+                    let page = self.start_read(store, from, limit);
+                    reads.push(SharedRead {
+                        from,
+                        limit,
+                        // Taken before the read starts, so no later than
+                        // its snapshot.
+                        generation: *self.feed.wakes.borrow(),
+                        page: page.clone(),
+                    });
+                    page
+                }
+            }
+        };
+        match page.await {
+            Ok(page) => Ok(ChangePage::clone(&page)),
+            Err(error) => Err(same_error(&error)),
+        }
+    }
+
+    fn start_read(
+        &self,
+        store: &Arc<dyn TodoStore>,
+        from: ChangeCursor,
+        limit: u16,
+    ) -> Shared<BoxFuture<'static, Result<Arc<ChangePage>, Arc<StoreError>>>> {
+        let store = Arc::clone(store);
+        let owner = self.owner;
+        let reads = self.hub.metrics.log_reads.clone();
+        async move {
+            reads.increment(1);
+            store
+                .changes(owner, Some(from), limit)
+                .await
+                .map(Arc::new)
+                .map_err(Arc::new)
+        }
+        .boxed()
+        .shared()
     }
 
     /// Waits for a wake-up after the last [`mark_seen`](Self::mark_seen).
@@ -108,7 +211,16 @@ impl Drop for Subscription {
         // This subscription's receiver still counts here.
         self.hub
             .owners
-            .remove_if(&self.owner, |_, sender| sender.receiver_count() <= 1);
+            .remove_if(&self.owner, |_, feed| feed.wakes.receiver_count() <= 1);
+    }
+}
+
+/// A shared read's failure, again for one more of its readers.
+fn same_error(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::ChangesExpired => StoreError::ChangesExpired,
+        StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),
+        other => StoreError::Internal(other.to_string().into()),
     }
 }
 

@@ -24,6 +24,8 @@ struct Head {
 }
 
 /// A page of `owner`'s log after `since` (from the start when `None`).
+/// The lock and the reads travel pipelined: the server runs them in order,
+/// so the reads' snapshots are taken once the lock is granted.
 pub(crate) async fn read_changes(
     db: &Db,
     owner: Owner,
@@ -32,12 +34,16 @@ pub(crate) async fn read_changes(
 ) -> Result<ChangePage, StoreError> {
     let mut client = db.exclusive().await?;
     let transaction = client.transaction().await.map_err(from_pg)?;
-    lock_to_read(db, &transaction, owner).await?;
+    let statements = db.statement_mode();
+    let owner_param = [(&owner.id() as _, Type::INT8)];
     let from = match since {
         Some(cursor) => cursor,
         // A copy made from scratch needs no delete made before it began.
         None => {
-            let head = head(db, &transaction, owner).await?;
+            let ((), head) = futures::try_join!(
+                lock_to_read(db, &transaction, owner),
+                head(db, &transaction, owner)
+            )?;
             ChangeCursor {
                 upserts_seen: 0,
                 deletes_seen: head.last_delete.max(head.purged_through),
@@ -55,27 +61,31 @@ pub(crate) async fn read_changes(
         (&from.deletes_seen as _, Type::INT8),
         (&rows as _, Type::INT8),
     ];
-    let statements = db.statement_mode();
-    let (upserts, deletes) = futures::try_join!(
-        statements.query_in(&transaction, &UPSERTS_AFTER, &upsert_params),
-        statements.query_in(&transaction, DELETES_AFTER, &delete_params),
-    )
-    .map_err(from_pg)?;
-    if since.is_some() {
-        // Read after the page: a purge that committed before the page was
-        // read shows here, so a delete missing from the page is noticed.
-        let horizon = statements
-            .query_in(&transaction, CHANGE_HORIZON, &[(&owner.id(), Type::INT8)])
-            .await
-            .map_err(from_pg)?;
-        if let Some(row) = horizon.first() {
-            let purged_through: i64 = row.try_get(0).map_err(from_pg)?;
-            if purged_through > from.deletes_seen {
-                // Ended now, not when the dropped transaction's rollback
-                // gets its turn: the reader's lock holds the owner's writes.
-                transaction.rollback().await.map_err(from_pg)?;
-                return Err(StoreError::ChangesExpired);
-            }
+    let read = async {
+        futures::try_join!(
+            statements.query_in(&transaction, &UPSERTS_AFTER, &upsert_params),
+            statements.query_in(&transaction, DELETES_AFTER, &delete_params),
+            // After the page: a purge that committed before the page was
+            // read shows here, so a delete missing from the page is noticed.
+            statements.query_in(&transaction, CHANGE_HORIZON, &owner_param),
+        )
+        .map_err(from_pg)
+    };
+    let (upserts, deletes, horizon) = if since.is_some() {
+        let ((), read) = futures::try_join!(lock_to_read(db, &transaction, owner), read)?;
+        read
+    } else {
+        read.await?
+    };
+    if since.is_some()
+        && let Some(row) = horizon.first()
+    {
+        let purged_through: i64 = row.try_get(0).map_err(from_pg)?;
+        if purged_through > from.deletes_seen {
+            // Ended now, not when the dropped transaction's rollback
+            // gets its turn: the reader's lock holds the owner's writes.
+            transaction.rollback().await.map_err(from_pg)?;
+            return Err(StoreError::ChangesExpired);
         }
     }
     transaction.commit().await.map_err(from_pg)?;
@@ -95,8 +105,10 @@ pub(crate) async fn read_changes(
 pub(crate) async fn change_head(db: &Db, owner: Owner) -> Result<ChangeCursor, StoreError> {
     let mut client = db.exclusive().await?;
     let transaction = client.transaction().await.map_err(from_pg)?;
-    lock_to_read(db, &transaction, owner).await?;
-    let head = head(db, &transaction, owner).await?;
+    let ((), head) = futures::try_join!(
+        lock_to_read(db, &transaction, owner),
+        head(db, &transaction, owner)
+    )?;
     transaction.commit().await.map_err(from_pg)?;
     let newest = head.last_delete.max(head.last_upsert);
     Ok(ChangeCursor {

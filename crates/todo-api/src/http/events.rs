@@ -189,12 +189,9 @@ impl Follower {
             let current = match page.take() {
                 Some(page) => page,
                 None => {
-                    self.subscription.mark_seen();
-                    metrics.log_reads.increment(1);
                     match self
-                        .state
-                        .store
-                        .changes(self.owner, Some(self.cursor), PAGE)
+                        .subscription
+                        .read(&self.state.store, self.cursor, PAGE)
                         .await
                     {
                         Ok(page) => page,

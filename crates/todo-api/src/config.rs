@@ -60,6 +60,12 @@ pub struct Config {
     )]
     pub database_url: SecretString,
 
+    /// PostgreSQL itself, for the connection that listens for other
+    /// instances' changes, when `DATABASE_URL` goes through PgBouncer
+    /// (transaction pooling cannot carry `LISTEN`); default `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_LISTEN_URL", hide_env_values = true, value_parser = parse_secret)]
+    pub database_listen_url: Option<SecretString>,
+
     /// Address to listen on.
     #[arg(long, env = "HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -228,6 +234,10 @@ impl Config {
     pub fn log_effective(&self) {
         tracing::info!(
             database_url = %self.database_url_for_logs(),
+            database_listen_url = ?self
+                .database_listen_url
+                .as_ref()
+                .map(|url| mask_password(url.expose_secret())),
             host = %self.host,
             port = self.port,
             pool_size = self.pool_size,

@@ -70,7 +70,11 @@ async fn open(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn TodoStor
                      set statement_timeout on the database role instead"
                 );
             }
-            let store = PgStore::connect(&url, options)
+            let listen_url = config
+                .database_listen_url
+                .as_ref()
+                .map(|url| url.expose_secret().to_owned());
+            let store = PgStore::connect_listening(&url, listen_url.as_deref(), options)
                 .await
                 .context("cannot connect to PostgreSQL")?;
             if migrate {

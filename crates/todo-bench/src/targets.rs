@@ -5,6 +5,7 @@
 //! is the target's, not a run's: changing one changes the target, and
 //! BENCHMARKS.md with it.
 
+mod feed_figures;
 mod figures;
 #[cfg(test)]
 mod judged;
@@ -12,6 +13,9 @@ mod judged;
 use std::path::Path;
 
 use crate::parts::bulk_rows::BulkRowsPoint;
+use crate::parts::changes::{
+    CATCH_UP_TODOS, ChangesPart, FAN_OUT_USERS, FAN_OUT_WRITES_PER_SECOND, STREAMS_PER_USER,
+};
 use crate::parts::concurrency::{ConcurrencyPart, IDLE_CONNECTIONS};
 use crate::parts::distant::{DISTANT_CLIENTS, DISTANT_DELAY, DistantPart};
 use crate::parts::lists_1m::ListPoint;
@@ -31,7 +35,7 @@ pub struct Target {
 
 /// The targets, in BENCHMARKS.md's order (a table: one line each).
 #[rustfmt::skip]
-pub const TARGETS: [Target; 16] = [
+pub const TARGETS: [Target; 20] = [
     //          #  what is measured             the goal
     Target::new(1, Measured::Reads,             Goal::times(0.6, "pgbench")),
     Target::new(2, Measured::ListFirstPages,    Goal::times(0.7, "pgbench")),
@@ -49,6 +53,10 @@ pub const TARGETS: [Target; 16] = [
     Target::new(8, Measured::UsersJwt,          Goal::times(0.9, "open mode")),
     Target::new(9, Measured::ListsHandWritten,  Goal::times(0.8, "hand-written")),
     Target::new(9, Measured::ListsAfterBulk,    Goal::times(0.8, "hand-written")),
+    Target::new(10, Measured::ChangesCatchUp,   Goal::times(0.5, "the listing")),
+    Target::new(11, Measured::StreamsMemory,    Goal::MemoryUnder { megabytes: 300.0 }),
+    Target::new(11, Measured::StreamsDelayOne,  Goal::LatencyUnder { milliseconds: 100.0 }),
+    Target::new(11, Measured::StreamsDelayTwo,  Goal::LatencyUnder { milliseconds: 1000.0 }),
 ];
 
 impl Target {
@@ -102,6 +110,15 @@ pub enum Measured {
     /// The listings of `lists-after-bulk.json`, measured right after a
     /// bulk load, against the hand-written statement.
     ListsAfterBulk,
+    /// Copying every todo from scratch through `changes`, against the
+    /// listing (`changes.json`), a row per backend.
+    ChangesCatchUp,
+    /// The service's RSS with every event stream open.
+    StreamsMemory,
+    /// p99 from a write to its events, streams and writes on one instance.
+    StreamsDelayOne,
+    /// The same, streams on one instance and writes through another.
+    StreamsDelayTwo,
 }
 
 impl Measured {
@@ -138,6 +155,19 @@ impl Measured {
             }
             Measured::ListsAfterBulk => format!(
                 "Lists right after {AFTER_BULK_ROWS} todos in bulk, against the hand-written statement"
+            ),
+            Measured::ChangesCatchUp => {
+                format!("Catch-up of {CATCH_UP_TODOS} todos through the change log")
+            }
+            Measured::StreamsMemory => format!(
+                "Service RSS with {} event streams open",
+                FAN_OUT_USERS * STREAMS_PER_USER
+            ),
+            Measured::StreamsDelayOne => format!(
+                "Events at {FAN_OUT_WRITES_PER_SECOND} writes/s over {FAN_OUT_USERS} users, one instance"
+            ),
+            Measured::StreamsDelayTwo => format!(
+                "Events at {FAN_OUT_WRITES_PER_SECOND} writes/s over {FAN_OUT_USERS} users, across two instances"
             ),
         }
     }
@@ -184,6 +214,8 @@ pub enum Goal {
     /// Every create answered 201 is a committed row, and nothing made the
     /// commits less than durable.
     Durable,
+    /// The 99th percentile under `milliseconds`, with nothing lost.
+    LatencyUnder { milliseconds: f64 },
 }
 
 impl Goal {
@@ -211,6 +243,9 @@ impl Goal {
                 figure.whole && figure.value > 0.0 && figure.value < megabytes * 1e6
             }
             Goal::Complete | Goal::Durable => figure.whole,
+            Goal::LatencyUnder { milliseconds } => {
+                figure.whole && figure.value > 0.0 && figure.value < milliseconds
+            }
         }
     }
 
@@ -224,6 +259,7 @@ impl Goal {
             Goal::DeepPageShare { times, .. } => figure.value - times * figure.reference.min(1.0),
             Goal::PerSecond { value, .. } => figure.value - value,
             Goal::MemoryUnder { megabytes } => megabytes * 1e6 - figure.value,
+            Goal::LatencyUnder { milliseconds } => milliseconds - figure.value,
             Goal::Complete | Goal::Durable => {
                 if figure.whole {
                     0.0
@@ -247,6 +283,9 @@ impl Goal {
             }
             Goal::Complete => "100%, verified".to_owned(),
             Goal::Durable => "rows ≥ 201s; synchronous_commit, fsync on".to_owned(),
+            Goal::LatencyUnder { milliseconds } => {
+                format!("p99 < {milliseconds:.0} ms, every event delivered")
+            }
         }
     }
 }
@@ -278,6 +317,7 @@ pub struct TargetInputs {
     pub lists_after_bulk: Vec<ListPoint>,
     /// `users` on PostgreSQL, then on SQLite.
     pub users: Vec<WorkloadPoint>,
+    pub changes: Option<ChangesPart>,
 }
 
 impl TargetInputs {
@@ -298,6 +338,7 @@ impl TargetInputs {
                 .into_iter()
                 .flat_map(points)
                 .collect(),
+            changes: load(out, Part::Changes.file_name()),
         }
     }
 }

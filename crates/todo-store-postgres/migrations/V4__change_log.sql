@@ -2,7 +2,8 @@
 -- Each todo carries the number of its latest change and each delete leaves
 -- a tombstone with the number of the delete, so the log is kept compacted:
 -- a reader asks for the todos and tombstones numbered past its position.
--- The triggers below number every write, whichever statement makes it.
+-- Every write is numbered, whichever statement makes it: the service's
+-- statements number their rows, the triggers below every other write.
 
 -- Numbers are handed out in the order they are asked for (no per-session
 -- cache: `cache 1`), which the ordering argument relies on.
@@ -29,7 +30,9 @@ create table change_log_horizons (
 );
 
 -- A writer of an owner's log holds that owner's lock in share mode from
--- before it takes its first number until it commits; a reader takes it in
+-- before it takes its first number until it commits (the service's
+-- statements through these functions, in an initplan that runs before the
+-- statement touches a row); a reader takes it in
 -- exclusive mode, so it reads when no writer of that owner is between
 -- taking a number and committing. Writers never wait for each other.
 -- The key space (1953457263, "todo") is this log's alone.
@@ -57,20 +60,30 @@ begin
 end
 $$;
 
+-- Numbers a change that its statement did not number itself (a write by
+-- another program, or by an older instance during an upgrade). The
+-- service's statements take the lock first and set `change_no` to
+-- `nextval('todo_change_numbers')`, so the `when` conditions below skip
+-- this function for them: a trigger function called per row cost a bulk
+-- insert about as much as the insert itself.
 create function number_todo_change() returns trigger
 language plpgsql as $$
 begin
-    -- Held already when the statement took it first (the service's
-    -- statements do, before they lock any row); taken here otherwise.
-    perform lock_change_log(new.owner);
+    perform pg_advisory_xact_lock_shared(1953457263, (new.owner % 2147483647)::integer);
     new.change_no := nextval('todo_change_numbers');
     return new;
 end
 $$;
 
-create trigger todos_number_change
-before insert or update on todos
-for each row execute function number_todo_change();
+create trigger todos_number_insert
+before insert on todos
+for each row when (new.change_no is null)
+execute function number_todo_change();
+
+create trigger todos_number_update
+before update on todos
+for each row when (new.change_no is not distinct from old.change_no)
+execute function number_todo_change();
 
 create function record_todo_deletes() returns trigger
 language plpgsql as $$

@@ -69,7 +69,15 @@ pub enum ConnectError {
 
 /// Opens the pools on the database at `url` (`postgres://` or
 /// `postgresql://`), and checks that one connection can be made.
-pub(crate) async fn connect(url: &str, options: PgOptions) -> Result<Db, ConnectError> {
+pub(crate) async fn connect(
+    url: &str,
+    listen_url: Option<&str>,
+    options: PgOptions,
+) -> Result<Db, ConnectError> {
+    let direct = match listen_url {
+        Some(listen_url) => Some(direct_connector(listen_url, options)?),
+        None => None,
+    };
     let (url, tls) = take_tls_params(url)?;
     let mut config = tokio_postgres::Config::from_str(&url).map_err(ConnectError::InvalidUrl)?;
     config.connect_timeout(options.connect_timeout);
@@ -92,10 +100,10 @@ pub(crate) async fn connect(url: &str, options: PgOptions) -> Result<Db, Connect
     }
     let target = describe_target(&config);
     let connector = tls.connector()?;
-    let direct = DirectConnector {
+    let direct = direct.unwrap_or_else(|| DirectConnector {
         config: config.clone(),
         tls: connector.clone(),
-    };
+    });
     let pool = build_pool(
         config.clone(),
         connector.clone(),
@@ -125,8 +133,30 @@ pub(crate) async fn connect(url: &str, options: PgOptions) -> Result<Db, Connect
     ))
 }
 
+/// The connector of the connection that listens for change notifications
+/// when it must go elsewhere than the pools (to PostgreSQL itself while the
+/// pools go through PgBouncer, whose transaction pooling cannot carry
+/// `LISTEN`).
+fn direct_connector(url: &str, options: PgOptions) -> Result<DirectConnector, ConnectError> {
+    let (url, tls) = take_tls_params(url)?;
+    let mut config = tokio_postgres::Config::from_str(&url).map_err(ConnectError::InvalidUrl)?;
+    config
+        .connect_timeout(options.connect_timeout)
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES)
+        .tcp_user_timeout(TCP_USER_TIMEOUT)
+        .ssl_mode(tls.driver_mode());
+    Ok(DirectConnector {
+        config,
+        tls: tls.connector()?,
+    })
+}
+
 /// Opens connections of their own, outside the pools, with the pools'
-/// settings: the one that listens for change notifications.
+/// settings unless told otherwise: the one that listens for change
+/// notifications.
 #[derive(Clone)]
 pub(crate) struct DirectConnector {
     config: tokio_postgres::Config,
@@ -228,7 +258,7 @@ mod tests {
             statement_cache: true,
             shared_connections: 1,
         };
-        let error = connect("postgres://host:notaport/db", options)
+        let error = connect("postgres://host:notaport/db", None, options)
             .await
             .unwrap_err();
         assert!(matches!(error, ConnectError::InvalidUrl(_)), "{error:?}");

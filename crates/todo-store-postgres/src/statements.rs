@@ -7,12 +7,17 @@ use std::sync::LazyLock;
 use todo_listing_sql::TODO_COLUMNS;
 
 /// Inserts one todo: `$1` title, `$2` title search key, `$3` description,
-/// `$4` priority, `$5` due date, `$6` completed, `$7` owner.
+/// `$4` priority, `$5` due date, `$6` completed, `$7` owner. Like every
+/// write, it takes its owner's change log lock before it takes a change
+/// number (ARCHITECTURE.md, "The change log"): the initplan runs before
+/// the row is made.
 pub static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
-insert into todos (title, title_search, description, priority, due_date, completed, owner)
-values ($1, $2, $3, $4, $5, $6, $7)
+insert into todos (title, title_search, description, priority, due_date, completed, owner,
+                   change_no)
+select $1, $2, $3, $4, $5, $6, $7, nextval('todo_change_numbers')
+where (select lock_change_log($7))
 returning {TODO_COLUMNS}
 "
     )
@@ -20,15 +25,19 @@ returning {TODO_COLUMNS}
 
 /// Inserts many todos in one statement, one array per column in the order
 /// of [`INSERT`]'s parameters, the owners too (a group of creates mixes
-/// users). `order by ord` makes the identity values follow the input order.
+/// users). `order by ord` makes the identity values follow the input order;
+/// the owners' change log locks come first, all of them, in one order.
 pub static INSERT_MANY: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
-insert into todos (title, title_search, description, priority, due_date, completed, owner)
-select u.title, u.title_search, u.description, u.priority, u.due_date, u.completed, u.owner
+insert into todos (title, title_search, description, priority, due_date, completed, owner,
+                   change_no)
+select u.title, u.title_search, u.description, u.priority, u.due_date, u.completed, u.owner,
+       nextval('todo_change_numbers')
 from unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[], $6::boolean[],
             $7::bigint[])
     with ordinality as u(title, title_search, description, priority, due_date, completed, owner, ord)
+where (select lock_change_logs($7::bigint[]))
 order by u.ord
 returning {TODO_COLUMNS}
 "
@@ -80,7 +89,8 @@ set title = coalesce($2::text, title),
     due_date = case when $7::boolean then $8::timestamptz else due_date end,
     completed = coalesce($9::boolean, completed),
     updated_at = now(),
-    version = version + 1
+    version = version + 1,
+    change_no = nextval('todo_change_numbers')
 where id = $1
   and owner = $12
   and ($10::boolean or version = any($11::bigint[]))
@@ -107,7 +117,8 @@ set title = coalesce(u.new_title, title),
     due_date = case when u.set_due_date then u.new_due_date else due_date end,
     completed = coalesce(u.new_completed, completed),
     updated_at = now(),
-    version = version + 1
+    version = version + 1,
+    change_no = nextval('todo_change_numbers')
 from (
     select *
     from unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[],

@@ -37,7 +37,18 @@ impl PgStore {
     /// Opens a pool on the database at `url` (`postgres://` or
     /// `postgresql://`), and checks that one connection can be made.
     pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, ConnectError> {
-        let db = connect(url, options).await?;
+        PgStore::connect_listening(url, None, options).await
+    }
+
+    /// [`connect`](PgStore::connect), listening for other instances'
+    /// changes through `listen_url` when given (PostgreSQL itself, where
+    /// `url` goes through PgBouncer) rather than `url`.
+    pub async fn connect_listening(
+        url: &str,
+        listen_url: Option<&str>,
+        options: PgOptions,
+    ) -> Result<PgStore, ConnectError> {
+        let db = connect(url, listen_url, options).await?;
         let reports = GroupReports::default();
         Ok(PgStore {
             groups: Arc::new(Groups::new(&db, &reports)),

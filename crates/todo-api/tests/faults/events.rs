@@ -189,9 +189,11 @@ async fn burst(client: &Client, count: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_instance_reaches_a_stream_on_the_other_within_a_second() {
     let database = Database::new(Backend::Postgres).await;
+    // B listens through a URL of its own, as it would behind PgBouncer.
+    let listen_args = [ARGS, &["--database-listen-url", database.url()]].concat();
     let (a, b) = tokio::join!(
         Service::start(&database, ARGS),
-        Service::start(&database, ARGS)
+        Service::start(&database, &listen_args)
     );
     let mut on_b = Stream::open(&b, None).await;
     for round in 0..5 {

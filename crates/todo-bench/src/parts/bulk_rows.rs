@@ -43,12 +43,16 @@ pub struct BulkRowsPoint {
 
 /// The reference statement of the bulk target: as many rows per statement
 /// as a bulk request holds, every column the service writes, every column
-/// returned.
+/// returned, each row numbered in the change log as the service numbers
+/// it (its owner's change log lock first, then a number each).
 fn bulk_reference_script() -> String {
     format!(
-        "insert into todos (title, title_search, description, priority, due_date, completed) \
-         select 'bulk todo ' || g, 'bulk todo ' || g, null, 1 + g % 5, null, false \
-         from generate_series(1, {BULK_ITEMS}) g returning {};\n",
+        "insert into todos (title, title_search, description, priority, due_date, completed, \
+         change_no) \
+         select 'bulk todo ' || g, 'bulk todo ' || g, null, 1 + g % 5, null, false, \
+         nextval('todo_change_numbers') \
+         from generate_series(1, {BULK_ITEMS}) g where (select lock_change_log(1)) \
+         returning {};\n",
         TODO_COLUMNS
     )
 }

@@ -377,8 +377,9 @@ mod tests {
         assert_eq!(
             text,
             "\\set priority random(1, 5)\n\
-             insert into todos (title, title_search, description, priority, due_date, completed, owner) \
-             values (:title, :title_search, :description, :priority, :due, :no, :owner) \
+             insert into todos (title, title_search, description, priority, due_date, completed, owner, \
+             change_no) select :title, :title_search, :description, :priority, :due, :no, :owner, \
+             nextval('todo_change_numbers') where (select lock_change_log(:owner)) \
              returning id, title, description, priority, due_date, completed, created_at, \
              updated_at, version;\n"
         );

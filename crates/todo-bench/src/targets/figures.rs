@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use todo_load::scenarios::ScenarioResult;
 
+use super::feed_figures::{catch_up, stream_delay, streams_memory};
 use super::{Figure, Goal, Measured, Target, TargetInputs};
 use crate::parts::bulk_rows::BulkRowsPoint;
 use crate::parts::concurrency::ConcurrencyPart;
@@ -27,7 +28,7 @@ pub struct Reading {
 }
 
 impl Reading {
-    fn not_measured(target: String) -> Reading {
+    pub(super) fn not_measured(target: String) -> Reading {
         Reading {
             target,
             measured: "not measured".to_owned(),
@@ -64,6 +65,18 @@ pub fn readings(target: &Target, inputs: &TargetInputs) -> Vec<Reading> {
             &inputs.lists_after_bulk,
             &target.goal,
         )],
+        Measured::ChangesCatchUp => catch_up(label, inputs.changes.as_ref()),
+        Measured::StreamsMemory => vec![streams_memory(label, inputs.changes.as_ref())],
+        Measured::StreamsDelayOne => {
+            vec![stream_delay(label, inputs.changes.as_ref(), "one instance")]
+        }
+        Measured::StreamsDelayTwo => {
+            vec![stream_delay(
+                label,
+                inputs.changes.as_ref(),
+                "two instances",
+            )]
+        }
     }
 }
 

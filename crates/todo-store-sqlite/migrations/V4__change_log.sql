@@ -3,8 +3,8 @@
 -- a tombstone with the number of the delete, so the log is kept compacted:
 -- a reader asks for the todos and tombstones numbered past its position.
 -- SQLite has one writer at a time, so numbers taken from one counter in
--- the writing transaction follow the commit order. The triggers number
--- every write, whichever statement makes it.
+-- the writing transaction follow the commit order. Every write is
+-- numbered, whichever statement makes it (the triggers below).
 create table change_counter (
     last integer not null
 );
@@ -32,15 +32,34 @@ create table change_log_horizons (
     purged_through integer not null
 );
 
+-- The service's statements number their rows themselves, with the next
+-- number of the counter (`change_no` = `last + 1`); these triggers then only
+-- move the counter. A write that did not number its row (another program,
+-- an older instance during an upgrade) is numbered here, which costs
+-- writing the row a second time.
+create trigger todos_count_insert after insert on todos
+when new.change_no <> 0
+begin
+    update change_counter set last = new.change_no;
+end;
+
 create trigger todos_number_insert after insert on todos
+when new.change_no = 0
 begin
     update change_counter set last = last + 1;
     update todos set change_no = (select last from change_counter) where id = new.id;
 end;
 
--- Every change of the service's writes the version; the trigger's own
--- update of `change_no` does not fire it again.
+-- Every change of the service's writes the version; the number-only
+-- update of the trigger above does not fire these.
+create trigger todos_count_update after update of version on todos
+when new.change_no <> old.change_no
+begin
+    update change_counter set last = new.change_no;
+end;
+
 create trigger todos_number_update after update of version on todos
+when new.change_no = old.change_no
 begin
     update change_counter set last = last + 1;
     update todos set change_no = (select last from change_counter) where id = new.id;

@@ -9,17 +9,18 @@ use todo_listing_sql::TODO_COLUMNS;
 
 /// Inserts one todo of `:owner`: `:title`, `:title_search` (the lowercased
 /// title), `:description`, `:priority`, `:due_date` and `:now` in
-/// microseconds, `:completed`.
+/// microseconds, `:completed`; numbered in the change log with the
+/// counter's next number (the single writer makes that the commit order).
 pub static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 insert into todos (
     title, title_search, description, priority, due_date, completed,
-    created_at, updated_at, version, owner
+    created_at, updated_at, version, owner, change_no
 )
 values (
     :title, :title_search, :description, :priority, :due_date, :completed,
-    :now, :now, 1, :owner
+    :now, :now, 1, :owner, (select last + 1 from change_counter)
 )
 returning {TODO_COLUMNS}
 "
@@ -41,7 +42,8 @@ set title = coalesce(:title, title),
     due_date = case when :set_due_date then :due_date else due_date end,
     completed = coalesce(:completed, completed),
     updated_at = :now,
-    version = version + 1
+    version = version + 1,
+    change_no = (select last + 1 from change_counter)
 where id = :id and owner = :owner
 returning {TODO_COLUMNS}
 "

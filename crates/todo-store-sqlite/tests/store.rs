@@ -589,3 +589,35 @@ async fn a_database_from_before_users_migrates_in_place_to_the_anonymous_users_l
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn writes_by_another_program_are_numbered_in_the_change_log_in_order() {
+    let (directory, store) = open_store().await;
+    let owner = Owner::ANONYMOUS;
+    let kept = store.create(owner, new_todo("kept")).await.unwrap();
+    let doomed = store.create(owner, new_todo("doomed")).await.unwrap();
+    let start = store.change_head(owner).await.unwrap();
+    let other = rusqlite::Connection::open(directory.path().join("todos.db")).expect("opened");
+    other
+        .execute_batch(&format!(
+            "update todos set title = 'changed elsewhere', version = version + 1 where id = {};
+             insert into todos (title, title_search, created_at, updated_at)
+                 values ('made elsewhere', 'made elsewhere', 0, 0);
+             delete from todos where id = {};",
+            kept.id, doomed.id
+        ))
+        .expect("written");
+    drop(other);
+    let after = store.create(owner, new_todo("after")).await.unwrap();
+    let page = store.changes(owner, Some(start), 100).await.unwrap();
+    let ids: Vec<i64> = page.changes.iter().map(|c| c.change.id()).collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(ids[0], kept.id);
+    assert_eq!(ids[2], doomed.id);
+    assert_eq!(ids[3], after.id);
+    let numbers: Vec<i64> = page.changes.iter().map(|c| c.number).collect();
+    assert!(
+        numbers.is_sorted() && numbers[0] < numbers[3],
+        "{numbers:?}"
+    );
+}

@@ -21,24 +21,7 @@ pub const METRICS_FOLD_INTERVAL: Duration = Duration::from_secs(5);
 /// Purges keys older than `ttl` now and then every [`PURGE_INTERVAL`],
 /// until the returned task is aborted.
 pub fn spawn_key_purge(store: Arc<dyn TodoStore>, ttl: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(PURGE_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Ok(ttl) = chrono::Duration::from_std(ttl) else {
-                return;
-            };
-            let cutoff = todo_core::now() - ttl;
-            match store.purge_idempotency_keys(cutoff).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired idempotency keys removed"),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot purge expired idempotency keys; will retry")
-                }
-            }
-        }
-    })
+    spawn_purge(store, ttl, Purged::IdempotencyKeys)
 }
 
 /// Purges the change log's tombstones of deletes older than `retention`
@@ -48,20 +31,45 @@ pub fn spawn_tombstone_purge(
     store: Arc<dyn TodoStore>,
     retention: Duration,
 ) -> tokio::task::JoinHandle<()> {
+    spawn_purge(store, retention, Purged::Tombstones)
+}
+
+/// What a purge removes.
+#[derive(Debug, Clone, Copy)]
+enum Purged {
+    IdempotencyKeys,
+    Tombstones,
+}
+
+/// Purges what is older than `age` now and then every [`PURGE_INTERVAL`].
+fn spawn_purge(
+    store: Arc<dyn TodoStore>,
+    age: Duration,
+    purged: Purged,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(PURGE_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let Ok(retention) = chrono::Duration::from_std(retention) else {
+            let Ok(age) = chrono::Duration::from_std(age) else {
                 return;
             };
-            let cutoff = todo_core::now() - retention;
-            match store.purge_tombstones(cutoff).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "old deletes removed from the change log"),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot purge the change log's old deletes; will retry")
+            let cutoff = todo_core::now() - age;
+            let outcome = match purged {
+                Purged::IdempotencyKeys => store.purge_idempotency_keys(cutoff).await,
+                Purged::Tombstones => store.purge_tombstones(cutoff).await,
+            };
+            match (outcome, purged) {
+                (Ok(0), _) => {}
+                (Ok(count), Purged::IdempotencyKeys) => {
+                    tracing::info!(purged = count, "expired idempotency keys removed")
+                }
+                (Ok(count), Purged::Tombstones) => {
+                    tracing::info!(purged = count, "old deletes removed from the change log")
+                }
+                (Err(error), _) => {
+                    tracing::warn!(%error, what = ?purged, "cannot purge; will retry")
                 }
             }
         }

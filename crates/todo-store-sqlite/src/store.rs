@@ -231,6 +231,33 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `purge_batch` (which removes at most `batch` rows older than
+    /// its cutoff, in microseconds) until a batch comes back short; returns
+    /// how many rows went.
+    async fn purge_in_batches(
+        &self,
+        cutoff: Timestamp,
+        purge_batch: fn(&mut Connection, i64) -> Result<usize, Failure>,
+        batch: usize,
+    ) -> Result<u64, StoreError> {
+        let cutoff = micros(&cutoff);
+        let mut purged = 0;
+        loop {
+            // One batch per job, so writes queued meanwhile run in between.
+            let removed = self
+                .run(Lane::Write, move |connection| {
+                    purge_batch(connection, cutoff)
+                })
+                .await?;
+            purged += removed as u64;
+            if removed < batch {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
 #[cfg(feature = "testing")]
 impl SqliteStore {
     /// A store on a fresh file in a temporary directory, which is removed
@@ -311,20 +338,8 @@ impl TodoStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn purge_idempotency_keys(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        let cutoff = micros(&cutoff);
-        let mut purged = 0;
-        loop {
-            // One batch per job, so writes queued meanwhile run in between.
-            let deleted = self
-                .run(Lane::Write, move |connection| {
-                    idempotency::purge_batch(connection, cutoff)
-                })
-                .await?;
-            purged += deleted as u64;
-            if deleted < idempotency::PURGE_BATCH {
-                return Ok(purged);
-            }
-        }
+        self.purge_in_batches(cutoff, idempotency::purge_batch, idempotency::PURGE_BATCH)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(id = id))]
@@ -425,20 +440,8 @@ impl TodoStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn purge_tombstones(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        let cutoff = micros(&cutoff);
-        let mut purged = 0;
-        loop {
-            // One batch per job, so writes queued meanwhile run in between.
-            let removed = self
-                .run(Lane::Write, move |connection| {
-                    change_log::purge_batch(connection, cutoff)
-                })
-                .await?;
-            purged += removed as u64;
-            if removed < change_log::PURGE_BATCH {
-                return Ok(purged);
-            }
-        }
+        self.purge_in_batches(cutoff, change_log::purge_batch, change_log::PURGE_BATCH)
+            .await
     }
 
     fn follow_changes(&self, listener: Arc<dyn ChangeListener>) {

@@ -9,6 +9,7 @@ mod feed_figures;
 mod figures;
 #[cfg(test)]
 mod judged;
+mod reading;
 
 use std::path::Path;
 

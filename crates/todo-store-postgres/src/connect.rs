@@ -12,6 +12,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::db::Db;
+use crate::direct::DirectConnector;
 use crate::shared::SharedConnections;
 use crate::statement_mode::StatementMode;
 use crate::tls::{TlsError, take_tls_params};
@@ -100,10 +101,7 @@ pub(crate) async fn connect(
     }
     let target = describe_target(&config);
     let connector = tls.connector()?;
-    let direct = direct.unwrap_or_else(|| DirectConnector {
-        config: config.clone(),
-        tls: connector.clone(),
-    });
+    let direct = direct.unwrap_or_else(|| DirectConnector::new(config.clone(), connector.clone()));
     let pool = build_pool(
         config.clone(),
         connector.clone(),
@@ -148,43 +146,7 @@ fn direct_connector(url: &str, options: PgOptions) -> Result<DirectConnector, Co
         .keepalives_retries(KEEPALIVE_RETRIES)
         .tcp_user_timeout(TCP_USER_TIMEOUT)
         .ssl_mode(tls.driver_mode());
-    Ok(DirectConnector {
-        config,
-        tls: tls.connector()?,
-    })
-}
-
-/// Opens connections of their own, outside the pools, with the pools'
-/// settings unless told otherwise: the one that listens for change
-/// notifications.
-#[derive(Clone)]
-pub(crate) struct DirectConnector {
-    config: tokio_postgres::Config,
-    tls: MakeRustlsConnect,
-}
-
-impl std::fmt::Debug for DirectConnector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DirectConnector")
-            .field("target", &describe_target(&self.config))
-            .finish()
-    }
-}
-
-/// A connection of its own: the client, and the connection to poll for
-/// the server's messages.
-pub(crate) type DirectConnection = (
-    tokio_postgres::Client,
-    tokio_postgres::Connection<
-        tokio_postgres::Socket,
-        <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>>::Stream,
-    >,
-);
-
-impl DirectConnector {
-    pub(crate) async fn connect(&self) -> Result<DirectConnection, tokio_postgres::Error> {
-        self.config.connect(self.tls.clone()).await
-    }
+    Ok(DirectConnector::new(config, tls.connector()?))
 }
 
 fn build_pool(

@@ -22,7 +22,7 @@ use todo_listing_sql::Statement;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
-use crate::connect::DirectConnector;
+use crate::direct::DirectConnector;
 use crate::error::{from_pg, from_pool, is_conflict};
 use crate::params::{
     InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,

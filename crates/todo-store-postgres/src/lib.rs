@@ -6,6 +6,7 @@
 mod change_log;
 mod connect;
 mod db;
+mod direct;
 mod error;
 mod grouping;
 mod groups;

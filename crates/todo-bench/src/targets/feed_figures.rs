@@ -3,7 +3,7 @@
 //! from a write to its events.
 
 use super::Figure;
-use super::figures::Reading;
+use super::reading::Reading;
 use crate::parts::changes::{ChangesPart, FanOutPoint};
 use crate::results::Round;
 

@@ -9,35 +9,13 @@ use std::fmt::Write;
 use todo_load::scenarios::ScenarioResult;
 
 use super::feed_figures::{catch_up, stream_delay, streams_memory};
+pub use super::reading::Reading;
 use super::{Figure, Goal, Measured, Target, TargetInputs};
 use crate::parts::bulk_rows::BulkRowsPoint;
 use crate::parts::concurrency::ConcurrencyPart;
 use crate::parts::distant::DistantPart;
 use crate::parts::lists_1m::ListPoint;
 use crate::results::{Round, WorkloadPoint};
-
-/// A row as the result files give it, before it is judged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    pub target: String,
-    pub measured: String,
-    pub reference: String,
-    pub ratio: Option<f64>,
-    /// What the goal judges; none when the part has not been run.
-    pub figures: Vec<Figure>,
-}
-
-impl Reading {
-    pub(super) fn not_measured(target: String) -> Reading {
-        Reading {
-            target,
-            measured: "not measured".to_owned(),
-            reference: "–".to_owned(),
-            ratio: None,
-            figures: Vec::new(),
-        }
-    }
-}
 
 /// The rows of `target` from `inputs`.
 pub fn readings(target: &Target, inputs: &TargetInputs) -> Vec<Reading> {

@@ -20,6 +20,7 @@ pub mod rate_limit;
 mod routes;
 pub mod state;
 mod todos;
+mod web_app;
 
 use std::any::Any;
 use std::net::SocketAddr;

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::state::{AppState, HttpSettings};
-use super::{changes, docs, error, events, health, me, metrics, openapi, todos};
+use super::{changes, docs, error, events, health, me, metrics, openapi, todos, web_app};
 
 /// The description of the API served with `settings`, as `/openapi.json`
 /// gives it; `credentials_required` when every `/api` call needs a bearer
@@ -49,7 +49,8 @@ pub(super) fn todo_routes(settings: &HttpSettings) -> OpenApiRouter<AppState> {
     }
 }
 
-/// Health, readiness, pool figures, metrics and the documentation.
+/// Health, readiness, pool figures, metrics, the documentation and the web
+/// app.
 pub(super) fn operation_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::health))
@@ -59,4 +60,6 @@ pub(super) fn operation_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(docs::docs))
         .routes(routes!(docs::docs_asset))
+        .routes(routes!(web_app::page))
+        .routes(routes!(web_app::asset))
 }

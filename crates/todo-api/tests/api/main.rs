@@ -26,3 +26,4 @@ mod tokens;
 mod update_delete;
 mod users;
 mod users_model;
+mod web_app;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::{Backend, TestApp};
 
 /// The endpoints of API.md's table, as `(method, path template)`.
-const CONTRACT: [(&str, &str); 19] = [
+const CONTRACT: [(&str, &str); 21] = [
     ("GET", "/api/me"),
     ("GET", "/api/todo/changes"),
     ("GET", "/api/todo/events"),
@@ -31,6 +31,9 @@ const CONTRACT: [(&str, &str); 19] = [
     ("GET", "/docs"),
     // The scripts and styles `/docs` loads.
     ("GET", "/docs/{file}"),
+    ("GET", "/"),
+    // The scripts, styles and icon of the web app.
+    ("GET", "/app/{asset}"),
 ];
 
 /// Every method a route could be served for.
@@ -183,7 +186,8 @@ async fn every_described_route_is_served_and_every_other_method_is_405() {
     for path in description["paths"].as_object().unwrap().keys() {
         let uri = path
             .replace("{id}", "1")
-            .replace("{file}", "swagger-ui.css");
+            .replace("{file}", "swagger-ui.css")
+            .replace("{asset}", "main.js");
         for method in METHODS {
             if method == Method::GET && uri == "/api/todo/events" {
                 // A stream never ends of itself: opening it is enough.

@@ -1,6 +1,7 @@
 //! Fault tests: the real `todo-api` binary, run as a process on port 0,
 //! killed, stopped with requests in flight, cut off from its database, and
-//! run several at once on one database.
+//! run several at once on one database; and the web app it serves, in a
+//! real headless browser.
 //!
 //! A test binary of its own because some of these tests stop or freeze the
 //! shared PostgreSQL cluster; within it, those tests take the cluster alone
@@ -17,3 +18,4 @@ mod instances;
 mod outage;
 mod shutdown;
 mod slow_clients;
+mod webapp;

@@ -15,6 +15,11 @@ pub use service::Service;
 mod both_backends;
 pub(crate) use both_backends::on_both_backends;
 
+#[path = "../common/browser.rs"]
+#[allow(dead_code, reason = "shared with tests/process, which uses the rest")]
+mod browser;
+pub use browser::{PAGE_TIMEOUT, Session, browser_and_driver};
+
 #[path = "../common/sse.rs"]
 mod sse;
 pub use sse::{SseEvent, SseParser};

@@ -4,7 +4,9 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../common/browser.rs"]
 mod browser;
 mod cli;
+mod docs_page;
 mod support;
 mod users;

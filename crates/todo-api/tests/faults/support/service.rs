@@ -45,8 +45,14 @@ impl Service {
     /// Starts the binary on `database` with extra `args`, waits until it
     /// logs its address and `/health` answers 200.
     pub async fn start(database: &Database, args: &[&str]) -> Service {
+        Service::start_at(database, 0, args).await
+    }
+
+    /// As [`Service::start`], on `port` (0: any free one), for a test that
+    /// starts the service again where its clients expect it.
+    pub async fn start_at(database: &Database, port: u16, args: &[&str]) -> Service {
         let mut child = Command::new(BIN)
-            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--database-url", database.url()])
             .args(args)
             .env("RUST_LOG", "info")

@@ -18,7 +18,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::support::{Backend, Database, Service, on_both_backends};
 use page::{Chromium, ENTER, ESCAPE, Page};
@@ -44,13 +44,11 @@ on_both_backends!(
 );
 
 async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
-    let Some(chromium) = Chromium::find() else {
+    let Some(stage) = Stage::set(backend, &[]).await else {
         return;
     };
-    let _turn = BROWSER_TURN.lock().await;
-    let database = Database::new(backend).await;
-    let service = Service::start(&database, &[]).await;
-    let page = Page::open(&chromium, &base(&service)).await;
+    let (chromium, service) = (&stage.chromium, &stage.service);
+    let page = Page::open(chromium, &base(service)).await;
 
     // Everything came from the service itself, and the first visit's files
     // took well under the budget on the wire, compressed.
@@ -83,7 +81,7 @@ async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
     page.wait_for_text("#count", "3 items left").await;
     assert!(page.row_has_class("Walk the dog", "overdue").await);
     assert!(!page.row_has_class("Buy milk", "overdue").await);
-    let dog = todo_titled(&service, "Walk the dog").await;
+    let dog = todo_titled(service, "Walk the dog").await;
     assert_eq!(dog["priority"], 5);
     assert_eq!(dog["due_date"], "2020-01-15T00:00:00.000000Z");
 
@@ -91,7 +89,7 @@ async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
     page.click_in_row("Buy milk", ".toggle").await;
     page.wait_for_text("#count", "2 items left").await;
     assert!(page.row_has_class("Buy milk", "completed").await);
-    assert_eq!(todo_titled(&service, "Buy milk").await["completed"], true);
+    assert_eq!(todo_titled(service, "Buy milk").await["completed"], true);
 
     // Edit in place: Enter saves, Escape cancels, leaving only spaces deletes.
     page.start_editing("Read a book").await;
@@ -99,14 +97,14 @@ async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
     page.shows(&["Read two books", "Walk the dog", "Buy milk"])
         .await;
     assert_eq!(
-        todo_titled(&service, "Read two books").await["title"],
+        todo_titled(service, "Read two books").await["title"],
         "Read two books"
     );
     page.start_editing("Walk the dog").await;
     page.type_keys(&format!("Something else{ESCAPE}")).await;
     page.shows(&["Read two books", "Walk the dog", "Buy milk"])
         .await;
-    assert_eq!(titles(&service).await.len(), 3);
+    assert_eq!(titles(service).await.len(), 3);
 
     // All / Active / Completed, in the URL.
     page.click("a[data-filter='active']").await;
@@ -147,7 +145,7 @@ async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
     // Clear completed, through `DELETE /api/todo?completed=true`.
     page.click("#clear-completed").await;
     page.shows(&["Read two books", "Walk the dog"]).await;
-    assert_eq!(titles(&service).await, ["Read two books", "Walk the dog"]);
+    assert_eq!(titles(service).await, ["Read two books", "Walk the dog"]);
     page.wait_for(
         "no Clear completed",
         "document.querySelector('#clear-completed').hidden",
@@ -158,15 +156,15 @@ async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
     // Toggle all, both ways.
     page.click("label[for='toggle-all']").await;
     page.wait_for_text("#count", "0 items left").await;
-    assert!(all_completed(&service, true).await);
+    assert!(all_completed(service, true).await);
     page.click("label[for='toggle-all']").await;
     page.wait_for_text("#count", "2 items left").await;
-    assert!(all_completed(&service, false).await);
+    assert!(all_completed(service, false).await);
 
     // Delete.
     page.click_in_row("Walk the dog", ".destroy").await;
     page.shows(&["Read two books"]).await;
-    assert_eq!(titles(&service).await, ["Read two books"]);
+    assert_eq!(titles(service).await, ["Read two books"]);
 
     // A long list comes in pages, through the listing's `Link`.
     let many: Vec<Value> = (1..=60)
@@ -188,14 +186,12 @@ async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
 }
 
 async fn changes_from_another_session_and_the_api_appear_live(backend: Backend) {
-    let Some(chromium) = Chromium::find() else {
+    let Some(stage) = Stage::set(backend, &[]).await else {
         return;
     };
-    let _turn = BROWSER_TURN.lock().await;
-    let database = Database::new(backend).await;
-    let service = Service::start(&database, &[]).await;
-    let first = Page::open(&chromium, &base(&service)).await;
-    let second = Page::open(&chromium, &base(&service)).await;
+    let (chromium, service) = (&stage.chromium, &stage.service);
+    let first = Page::open(chromium, &base(service)).await;
+    let second = Page::open(chromium, &base(service)).await;
 
     first.add("Made in the first tab").await;
     second
@@ -221,15 +217,7 @@ async fn changes_from_another_session_and_the_api_appear_live(backend: Backend) 
             .await;
     }
     let id = made.json()["id"].as_i64().unwrap();
-    let changed = service
-        .send(
-            service
-                .request(Method::PATCH, &format!("/api/todo/{id}"))
-                .json(&json!({"title": "Renamed with curl"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(changed.status, 200);
+    rename(service, id, "Renamed with curl").await;
     let deleted = service
         .send(service.request(Method::DELETE, "/api/todo?completed=true"))
         .await
@@ -245,24 +233,18 @@ async fn changes_from_another_session_and_the_api_appear_live(backend: Backend) 
 }
 
 async fn the_page_recovers_from_a_restart_and_misses_nothing(backend: Backend) {
-    let Some(chromium) = Chromium::find() else {
+    let port = free_port();
+    let Some(mut stage) = Stage::set_at(backend, port, &[]).await else {
         return;
     };
-    let _turn = BROWSER_TURN.lock().await;
-    let database = Database::new(backend).await;
-    let port = free_port();
-    let mut service = Service::start_at(&database, port, &[]).await;
-    let page = Page::open(&chromium, &base(&service)).await;
+    let chromium = &stage.chromium;
+    let page = Page::open(chromium, &base(&stage.service)).await;
     page.add("Before the restart").await;
     page.shows(&["Before the restart"]).await;
 
-    service.signal(Signal::SIGTERM);
-    assert!(
-        service
-            .wait_for_exit(Duration::from_secs(30))
-            .await
-            .success()
-    );
+    stage.service.signal(Signal::SIGTERM);
+    let stopped = stage.service.wait_for_exit(Duration::from_secs(30)).await;
+    assert!(stopped.success());
     page.wait_for(
         "that it lost the service",
         "document.querySelector('#connection').textContent !== 'Live'",
@@ -274,7 +256,8 @@ async fn the_page_recovers_from_a_restart_and_misses_nothing(backend: Backend) {
     page.add("While it was down").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let service = Service::start_at(&database, port, &[]).await;
+    stage.service = Service::start_at(&stage.database, port, &[]).await;
+    let service = &stage.service;
     let made = service
         .post("/api/todo", &json!({"title": "Right after the restart"}))
         .await;
@@ -297,7 +280,7 @@ async fn the_page_recovers_from_a_restart_and_misses_nothing(backend: Backend) {
         ]
     );
     assert_eq!(
-        titles(&service).await,
+        titles(service).await,
         seen,
         "the database has each todo once"
     );
@@ -305,16 +288,14 @@ async fn the_page_recovers_from_a_restart_and_misses_nothing(backend: Backend) {
 }
 
 async fn an_edit_of_a_todo_changed_meanwhile_is_reported_not_applied(backend: Backend) {
-    let Some(chromium) = Chromium::find() else {
+    let Some(stage) = Stage::set(backend, &[]).await else {
         return;
     };
-    let _turn = BROWSER_TURN.lock().await;
-    let database = Database::new(backend).await;
-    let service = Service::start(&database, &[]).await;
+    let (chromium, service) = (&stage.chromium, &stage.service);
     let id = service.create(&json!({"title": "Call the bank"})).await["id"]
         .as_i64()
         .unwrap();
-    let page = Page::open(&chromium, &base(&service)).await;
+    let page = Page::open(chromium, &base(service)).await;
     page.shows(&["Call the bank"]).await;
 
     page.start_editing("Call the bank").await;
@@ -325,15 +306,7 @@ async fn an_edit_of_a_todo_changed_meanwhile_is_reported_not_applied(backend: Ba
         Duration::from_secs(10),
     )
     .await;
-    let changed = service
-        .send(
-            service
-                .request(Method::PATCH, &format!("/api/todo/{id}"))
-                .json(&json!({"title": "Call the bank before noon"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(changed.status, 200);
+    rename(service, id, "Call the bank before noon").await;
     page.type_keys(&format!("Call the bank tomorrow{ENTER}"))
         .await;
 
@@ -344,20 +317,18 @@ async fn an_edit_of_a_todo_changed_meanwhile_is_reported_not_applied(backend: Ba
     )
     .await;
     page.shows(&["Call the bank before noon"]).await;
-    assert_eq!(titles(&service).await, ["Call the bank before noon"]);
+    assert_eq!(titles(service).await, ["Call the bank before noon"]);
     page.close().await;
 }
 
 async fn jwt_users_sign_in_and_never_see_each_others_todos(backend: Backend) {
-    let Some(chromium) = Chromium::find() else {
+    let Some(stage) = Stage::set(backend, &["--jwt-secret", JWT_SECRET]).await else {
         return;
     };
-    let _turn = BROWSER_TURN.lock().await;
-    let database = Database::new(backend).await;
-    let service = Service::start(&database, &["--jwt-secret", JWT_SECRET]).await;
+    let (chromium, service) = (&stage.chromium, &stage.service);
     let (ada, bob) = (token("ada"), token("bob"));
 
-    let first = Page::open_only(&chromium, &base(&service), &[]).await;
+    let first = Page::open_only(chromium, &base(service), &[]).await;
     sign_in(&first, "not.a.token").await;
     first
         .wait_for(
@@ -375,7 +346,7 @@ async fn jwt_users_sign_in_and_never_see_each_others_todos(backend: Backend) {
     first.add("Ada's secret").await;
     first.shows(&["Ada's secret"]).await;
 
-    let second = Page::open_only(&chromium, &base(&service), &[]).await;
+    let second = Page::open_only(chromium, &base(service), &[]).await;
     sign_in(&second, &bob).await;
     second.wait_until_live().await;
     second.add("Bob's plan").await;
@@ -405,12 +376,10 @@ async fn jwt_users_sign_in_and_never_see_each_others_todos(backend: Backend) {
 }
 
 async fn the_page_passes_an_accessibility_check(backend: Backend) {
-    let Some(chromium) = Chromium::find() else {
+    let Some(stage) = Stage::set(backend, &[]).await else {
         return;
     };
-    let _turn = BROWSER_TURN.lock().await;
-    let database = Database::new(backend).await;
-    let service = Service::start(&database, &[]).await;
+    let (chromium, service) = (&stage.chromium, &stage.service);
     for (title, extra) in [
         (
             "Renew the passport",
@@ -433,7 +402,7 @@ async fn the_page_passes_an_accessibility_check(backend: Backend) {
             u8::from(scheme == "light")
         )];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let page = Page::open_only(&chromium, &base(&service), &args).await;
+        let page = Page::open_only(chromium, &base(service), &args).await;
         page.session
             .client
             .set_window_size(width, 800)
@@ -493,6 +462,45 @@ async fn axe_violations(page: &Page) -> Vec<Value> {
         .await
         .unwrap();
     serde_json::from_value(result).unwrap()
+}
+
+/// What every test here starts from: the browser, its turn with it, a
+/// database on `backend` and the service on it.
+struct Stage {
+    chromium: Chromium,
+    database: Database,
+    service: Service,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Stage {
+    /// `None` where no browser can be had (the test then passes as skipped).
+    async fn set(backend: Backend, args: &[&str]) -> Option<Stage> {
+        Stage::set_at(backend, 0, args).await
+    }
+
+    /// As [`Stage::set`], the service on `port`.
+    async fn set_at(backend: Backend, port: u16, args: &[&str]) -> Option<Stage> {
+        let chromium = Chromium::find()?;
+        let turn = BROWSER_TURN.lock().await;
+        let database = Database::new(backend).await;
+        let service = Service::start_at(&database, port, args).await;
+        Some(Stage {
+            chromium,
+            database,
+            service,
+            _turn: turn,
+        })
+    }
+}
+
+/// Changes a todo's title through the API, as another client would.
+async fn rename(service: &Service, id: i64, title: &str) {
+    let request = service
+        .request(Method::PATCH, &format!("/api/todo/{id}"))
+        .json(&json!({ "title": title }));
+    let renamed = service.send(request).await.unwrap();
+    assert_eq!(renamed.status, 200, "{}", renamed.describe());
 }
 
 async fn sign_in(page: &Page, token: &str) {

@@ -14,7 +14,7 @@ use todo_core::{ListQuery, Owner};
 use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement};
 use todo_load::stats::Latencies;
 use todo_load::workload::{IdRange, LIST_PATH, Op, Rng, Workload};
-use todo_store_sqlite::statements::{GET, INSERT, UPDATE, VERSION};
+use todo_store_sqlite::statements::{GET, INSERT, TAKE_CHANGE_NUMBERS, UPDATE, VERSION};
 
 /// The owner the service serves in open mode, whose todos the loop works on.
 const OWNER: i64 = Owner::ANONYMOUS.id();
@@ -48,6 +48,13 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<i64> {
     row.get(0)
 }
 
+/// The change log's next number, taken as the store takes it.
+fn take_change_number(connection: &Connection) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached(TAKE_CHANGE_NUMBERS)?
+        .query_row(named_params! { ":count": 1 }, |row| row.get(0))
+}
+
 fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusqlite::Result<()> {
     let priority = 1 + (rng.next_u64() % 5) as i64;
     let id = ids.min + (rng.next_u64() % (ids.max - ids.min + 1).max(1) as u64) as i64;
@@ -55,12 +62,13 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
         Op::Create => {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let change_no = take_change_number(&transaction)?;
             transaction.prepare_cached(&INSERT)?.query_row(
                 named_params! {
                     ":title": "load test todo", ":title_search": "load test todo",
                     ":description": "created by todo-load", ":priority": priority,
                     ":due_date": DUE_MICROS, ":completed": false, ":now": now_micros(),
-                    ":owner": OWNER,
+                    ":owner": OWNER, ":change_no": change_no,
                 },
                 read_row,
             )?;
@@ -74,12 +82,14 @@ fn one(connection: &mut Connection, op: Op, rng: &mut Rng, ids: IdRange) -> rusq
                 .query_row(named_params! { ":id": id, ":owner": OWNER }, |row| {
                     row.get(0)
                 })?;
+            let change_no = take_change_number(&transaction)?;
             transaction.prepare_cached(&UPDATE)?.query_row(
                 named_params! {
                     ":id": id, ":title": None::<String>, ":title_search": None::<String>,
                     ":set_description": false, ":description": None::<String>,
                     ":priority": priority, ":set_due_date": false, ":due_date": None::<i64>,
                     ":completed": None::<bool>, ":now": now_micros(), ":owner": OWNER,
+                    ":change_no": change_no,
                 },
                 read_row,
             )?;
@@ -175,6 +185,7 @@ pub async fn run_sqlite_loop(
             "bare rusqlite loop, {threads} thread(s), WAL, synchronous=FULL, the store's statements"
         ),
         scripts: vec![
+            TAKE_CHANGE_NUMBERS.trim().to_owned(),
             INSERT.trim().to_owned(),
             UPDATE.trim().to_owned(),
             GET.trim().to_owned(),

@@ -11,8 +11,9 @@ use todo_core::{
     Created, Creation, IdempotencyKey, KeyedOutcome, Owner, StoreError, StoredResponse,
 };
 
+use crate::change_numbers;
 use crate::error::Failure;
-use crate::queries::{insert, now, write_transaction};
+use crate::queries::{insert, insert_all, now, write_transaction};
 use crate::statements::INSERT;
 
 /// The status a keyed create answers and stores.
@@ -70,17 +71,13 @@ pub(crate) fn create_keyed(
         return Ok(KeyedOutcome::Replayed(StoredResponse { status, body }));
     }
     let now = now();
-    let created = {
-        let mut statement = transaction.prepare_cached(&INSERT)?;
-        match creation {
-            Creation::One(todo) => Created::One(insert(&mut statement, owner, todo, now)?),
-            Creation::Many(todos) => Created::Many(
-                todos
-                    .into_iter()
-                    .map(|todo| insert(&mut statement, owner, todo, now))
-                    .collect::<rusqlite::Result<_>>()?,
-            ),
+    let created = match creation {
+        Creation::One(todo) => {
+            let change_no = change_numbers::take(&transaction, 1)?;
+            let mut statement = transaction.prepare_cached(&INSERT)?;
+            Created::One(insert(&mut statement, owner, todo, now, change_no)?)
         }
+        Creation::Many(todos) => Created::Many(insert_all(&transaction, owner, todos, now)?),
     };
     transaction
         .prepare_cached(INSERT_KEY)?

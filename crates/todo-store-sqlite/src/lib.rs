@@ -8,6 +8,7 @@
 //! the acquire timeout (API.md, "Errors", 503).
 
 mod change_log;
+mod change_numbers;
 mod connection;
 mod error;
 mod idempotency;

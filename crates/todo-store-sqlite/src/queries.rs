@@ -14,6 +14,7 @@ use todo_core::{
 };
 use todo_listing_sql::{Dialect, delete_matching_statement, list_statement};
 
+use crate::change_numbers;
 use crate::error::Failure;
 use crate::row::{micros, sql_value, todo_from_row};
 use crate::statements::{DELETE, GET, INSERT, INSERT_USER, SELECT_USER, UPDATE, VERSION};
@@ -100,12 +101,16 @@ pub(crate) fn owner_of(connection: &mut Connection, subject: &str) -> Outcome<Ow
 }
 
 pub(crate) fn create(connection: &mut Connection, owner: Owner, todo: NewTodo) -> Outcome<Todo> {
+    // No savepoint in a group: a failed insert leaves only an unused
+    // number behind.
     let transaction = statement_scope(connection)?;
+    let change_no = change_numbers::take(&transaction, 1)?;
     let created = insert(
         &mut transaction.prepare_cached(&INSERT)?,
         owner,
         todo,
         now(),
+        change_no,
     )?;
     transaction.commit()?;
     Ok(created)
@@ -119,16 +124,26 @@ pub(crate) fn create_many(
     let transaction = write_transaction(connection)?;
     // One time for the whole batch: it is created at one moment.
     let now = now();
-    let created = {
-        let mut statement = transaction.prepare_cached(&INSERT)?;
-        // In input order, so the ids increase in input order.
-        todos
-            .into_iter()
-            .map(|todo| insert(&mut statement, owner, todo, now))
-            .collect::<rusqlite::Result<Vec<_>>>()?
-    };
+    let created = insert_all(&transaction, owner, todos, now)?;
     transaction.commit()?;
     Ok(created)
+}
+
+/// Inserts `todos` in input order (so their ids increase in input order),
+/// numbered with one block of the change log's numbers.
+pub(crate) fn insert_all(
+    connection: &Connection,
+    owner: Owner,
+    todos: Vec<NewTodo>,
+    now: i64,
+) -> rusqlite::Result<Vec<Todo>> {
+    let first = change_numbers::take(connection, todos.len())?;
+    let mut statement = connection.prepare_cached(&INSERT)?;
+    todos
+        .into_iter()
+        .zip(first..)
+        .map(|(todo, change_no)| insert(&mut statement, owner, todo, now, change_no))
+        .collect()
 }
 
 pub(crate) fn insert(
@@ -136,6 +151,7 @@ pub(crate) fn insert(
     owner: Owner,
     todo: NewTodo,
     now: i64,
+    change_no: i64,
 ) -> rusqlite::Result<Todo> {
     statement.query_row(
         named_params! {
@@ -147,6 +163,7 @@ pub(crate) fn insert(
             ":completed": todo.completed,
             ":now": now,
             ":owner": owner.id(),
+            ":change_no": change_no,
         },
         todo_from_row,
     )
@@ -186,7 +203,9 @@ pub(crate) fn update(
     // The check and the write are atomic: this transaction holds the write
     // lock, and this thread is the only writer.
     check_version(&transaction, owner, id, expected)?;
-    let updated = apply(&transaction, owner, id, patch, now())?.ok_or(StoreError::NotFound(id))?;
+    let change_no = change_numbers::take(&transaction, 1)?;
+    let updated =
+        apply(&transaction, owner, id, patch, now(), change_no)?.ok_or(StoreError::NotFound(id))?;
     transaction.commit()?;
     Ok(updated)
 }
@@ -198,24 +217,29 @@ pub(crate) fn update_many(
 ) -> Outcome<Vec<Todo>> {
     let transaction = write_transaction(connection)?;
     let now = now();
+    let first = change_numbers::take(&transaction, patches.len())?;
     let mut updated = Vec::with_capacity(patches.len());
     // In input order, so the first missing id is the one reported; returning
     // early drops the transaction, which rolls back what was applied.
-    for IdentifiedPatch { id, patch } in patches {
-        updated.push(apply(&transaction, owner, id, patch, now)?.ok_or(StoreError::NotFound(id))?);
+    for (IdentifiedPatch { id, patch }, change_no) in patches.into_iter().zip(first..) {
+        updated.push(
+            apply(&transaction, owner, id, patch, now, change_no)?
+                .ok_or(StoreError::NotFound(id))?,
+        );
     }
     transaction.commit()?;
     Ok(updated)
 }
 
-/// Applies `patch` to `owner`'s todo `id`; `None` when there is no such
-/// todo.
+/// Applies `patch` to `owner`'s todo `id` as change `change_no`; `None`
+/// when there is no such todo.
 fn apply(
     connection: &Connection,
     owner: Owner,
     id: i64,
     patch: TodoPatch,
     now: i64,
+    change_no: i64,
 ) -> Outcome<Option<Todo>> {
     let todo = connection
         .prepare_cached(&UPDATE)?
@@ -232,6 +256,7 @@ fn apply(
                 ":completed": patch.completed,
                 ":now": now,
                 ":owner": owner.id(),
+                ":change_no": change_no,
             },
             todo_from_row,
         )
@@ -247,6 +272,7 @@ pub(crate) fn delete(
 ) -> Outcome<()> {
     let transaction = statement_scope(connection)?;
     check_version(&transaction, owner, id, expected)?;
+    change_numbers::hand_over_to_row(&transaction)?;
     transaction
         .prepare_cached(DELETE)?
         .execute(named_params! { ":id": id, ":owner": owner.id() })?;
@@ -285,6 +311,7 @@ pub(crate) fn delete_matching(
 ) -> Outcome<u64> {
     let statement = delete_matching_statement(owner, filter, Dialect::Sqlite);
     let transaction = statement_scope(connection)?;
+    change_numbers::hand_over_to_row(&transaction)?;
     let deleted = transaction
         .prepare_cached(&statement.sql)?
         .execute(params_from_iter(statement.params.iter().map(sql_value)))?;

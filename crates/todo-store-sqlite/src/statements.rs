@@ -7,10 +7,27 @@ use std::sync::LazyLock;
 
 use todo_listing_sql::TODO_COLUMNS;
 
+/// Takes `:count` numbers of the change log, in the writing transaction,
+/// for an operation outside a group commit (a group's numbers come from
+/// the writer's memory, `change_numbers.rs`); answers the last of them (the
+/// block is `last - count + 1 ..= last`).
+pub const TAKE_CHANGE_NUMBERS: &str = r"
+update change_counter
+set last = last + :count
+returning last
+";
+
+/// Sets the counter of the change log to `:last`, the last number a group
+/// commit handed out.
+pub const SET_LAST_CHANGE_NUMBER: &str = r"
+update change_counter
+set last = :last
+";
+
 /// Inserts one todo of `:owner`: `:title`, `:title_search` (the lowercased
 /// title), `:description`, `:priority`, `:due_date` and `:now` in
-/// microseconds, `:completed`; numbered in the change log with the
-/// counter's next number (the single writer makes that the commit order).
+/// microseconds, `:completed`; numbered in the change log with
+/// `:change_no`, the writer's next number in the same transaction.
 pub static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
@@ -20,14 +37,15 @@ insert into todos (
 )
 values (
     :title, :title_search, :description, :priority, :due_date, :completed,
-    :now, :now, 1, :owner, (select last + 1 from change_counter)
+    :now, :now, 1, :owner, :change_no
 )
 returning {TODO_COLUMNS}
 "
     )
 });
 
-/// Applies a patch to the todo `:id` of `:owner`. One statement for every patch, so it
+/// Applies a patch to the todo `:id` of `:owner`, numbered `:change_no` in
+/// the change log (as [`INSERT`]). One statement for every patch, so it
 /// is prepared once: a field the patch leaves alone is bound as null
 /// (non-null columns) or flagged off (`:set_description`, `:set_due_date`:
 /// nullable columns, where null is a value the patch may set).
@@ -43,7 +61,7 @@ set title = coalesce(:title, title),
     completed = coalesce(:completed, completed),
     updated_at = :now,
     version = version + 1,
-    change_no = (select last + 1 from change_counter)
+    change_no = :change_no
 where id = :id and owner = :owner
 returning {TODO_COLUMNS}
 "

@@ -18,6 +18,7 @@ use rusqlite::Connection;
 use todo_core::{GroupKind, GroupReports, StoreError};
 use tokio::sync::oneshot;
 
+use crate::change_numbers;
 use crate::error::{Failure, timed_out};
 
 /// What a store thread takes from its channel.
@@ -137,11 +138,13 @@ fn run_group(jobs: Vec<Job>, connection: &mut Connection, in_use: &AtomicUsize) 
         }
         return;
     }
+    change_numbers::begin_group();
     let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
         replies.push(job.run(connection, in_use));
         if connection.is_autocommit() {
+            change_numbers::end_group();
             // SQLite ended the group's transaction itself, as it may on an
             // I/O error or a full disk: the writes of the jobs run so far are
             // undone, and their callers must hear so. The rest run each in a
@@ -157,10 +160,13 @@ fn run_group(jobs: Vec<Job>, connection: &mut Connection, in_use: &AtomicUsize) 
             return;
         }
     }
-    let committed = connection.execute_batch("commit").map_err(|error| {
-        let _ = connection.execute_batch("rollback");
-        StoreError::from(Failure::Sqlite(error))
-    });
+    let committed = change_numbers::write_back(connection)
+        .and_then(|()| connection.execute_batch("commit"))
+        .map_err(|error| {
+            let _ = connection.execute_batch("rollback");
+            StoreError::from(Failure::Sqlite(error))
+        });
+    change_numbers::end_group();
     for reply in replies {
         reply(committed.as_ref().map(|_| ()).map_err(clone_error));
     }

@@ -6,7 +6,9 @@ import { Api, SignedOut, Unreachable, detailOf } from "./api.js";
 import { ChangeFeed } from "./feed.js";
 import { TALLY_PAGES, Tally, TodoList } from "./model.js";
 import { listingUrl, readRoute, writeRoute } from "./route.js";
-import { editForm, notice, renderList } from "./view.js";
+import { Editor } from "./editing.js";
+import { askToSignIn, session, wireSignIn } from "./session.js";
+import { notice, renderList } from "./view.js";
 
 /** Rows per page of the view; more come with "Show more". */
 const PAGE_SIZE = 50;
@@ -14,29 +16,23 @@ const PAGE_SIZE = 50;
 const TALLY_PAGE_SIZE = 1000;
 /** Ids per bulk update (the service's default `MAX_BULK_ITEMS`). */
 const BULK_SIZE = 1000;
-const TOKEN_KEY = "todo-api.token";
 const SEARCH_DELAY_MS = 250;
 
 const $ = (selector) => document.querySelector(selector);
 
-const session = {
-  token: localStorage.getItem(TOKEN_KEY),
-};
 const api = new Api(
   () => session.token,
   (state) => showConnection(state === "retrying" ? "Saving… waiting for the service" : null),
 );
 const list = new TodoList();
 const tally = new Tally();
-/** The todo being edited: its id, the version the form started from, and
- *  the promise of its ETag. */
-let editing = null;
+const editor = new Editor({ api, list, rowOf, render, applyTodo, applyDeleted, destroy, say, failed });
 /** Bumped by every new view, so that an older view's late page is dropped. */
 let viewGeneration = 0;
 let feedState = "connecting";
 let feed = null;
 
-// Sign-in ------------------------------------------------------------------
+// Starting ----------------------------------------------------------------
 
 async function boot() {
   let me;
@@ -75,37 +71,11 @@ async function boot() {
   $("#new-title").focus();
 }
 
+/** The token was refused: stop following and ask for another. */
 function showSignIn(message) {
   feed?.stop();
-  session.token = null;
-  localStorage.removeItem(TOKEN_KEY);
-  $("#loading").hidden = true;
-  $("#todoapp").hidden = true;
-  $("#account").hidden = true;
-  $("#sign-in").hidden = false;
-  $("#sign-in-error").textContent = message;
-  $("#token").focus();
+  askToSignIn(message);
 }
-
-$("#sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const token = $("#token").value.trim();
-  const attempt = new Api(() => token);
-  try {
-    await attempt.me();
-  } catch (error) {
-    $("#sign-in-error").textContent =
-      error instanceof SignedOut ? "That token was refused: check that it is whole and not expired." : "The service cannot be reached; try again.";
-    return;
-  }
-  localStorage.setItem(TOKEN_KEY, token);
-  location.reload();
-});
-
-$("#sign-out").addEventListener("click", () => {
-  localStorage.removeItem(TOKEN_KEY);
-  location.reload();
-});
 
 // Loading ------------------------------------------------------------------
 
@@ -168,24 +138,20 @@ function applyChange({ type, data }) {
 function applyTodo(todo) {
   list.upsert(todo);
   tally.upsert(todo);
-  if (editing?.id === todo.id) editing.latest = todo;
   render();
 }
 
 function applyDeleted(id) {
   list.remove(id);
   tally.remove(id);
-  if (editing?.id === id) {
-    editing = null;
-    say("A todo you were editing was deleted elsewhere.");
-  }
+  editor.deleted(id);
   render();
 }
 
 // Showing ------------------------------------------------------------------
 
 function render() {
-  renderList($("#todo-list"), list.items, editing?.id ?? null);
+  renderList($("#todo-list"), list.items, editor.id);
   const more = $("#more");
   more.hidden = !list.next;
   renderCounts();
@@ -343,123 +309,6 @@ async function updateAll(ids, completed) {
   }
 }
 
-// Editing ------------------------------------------------------------------
-
-function startEditing(id) {
-  if (editing) return;
-  const todo = list.find(id);
-  const row = rowOf(id);
-  if (!todo || !row) return;
-  editing = { id, base: todo, latest: todo, touched: false, etag: null };
-  // The ETag of the version being edited, so that a save never overwrites
-  // a change made elsewhere meanwhile.
-  editing.etag = api.get(id).then((reply) => {
-    if (reply.status === 404) {
-      applyDeleted(id);
-      return null;
-    }
-    // A newer version than the row showed: edit that one, unless the
-    // person has already typed.
-    if (editing?.id === id && !editing.touched && reply.body.updated_at !== editing.base.updated_at) {
-      editing.base = reply.body;
-      fillForm(row.querySelector(".edit-form"), reply.body);
-    }
-    return reply.headers.get("ETag");
-  });
-  // Awaited when the edit is saved; a cancelled edit needs no answer.
-  editing.etag.catch(() => {});
-  const form = editForm(todo);
-  // Busy until the version being edited is known.
-  form.setAttribute("aria-busy", "true");
-  editing.etag.finally(() => form.removeAttribute("aria-busy")).catch(() => {});
-  row.classList.add("editing");
-  row.querySelector(".view").hidden = true;
-  row.append(form);
-  form.addEventListener("input", () => {
-    if (editing) editing.touched = true;
-  });
-  form.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      finishEditing(true);
-    } else if (event.key === "Escape") {
-      event.preventDefault();
-      finishEditing(false);
-    }
-  });
-  form.addEventListener("focusout", (event) => {
-    if (!form.contains(event.relatedTarget)) finishEditing(true);
-  });
-  const title = form.querySelector(".edit-title");
-  title.focus();
-  title.setSelectionRange(title.value.length, title.value.length);
-}
-
-function fillForm(form, todo) {
-  if (!form) return;
-  form.querySelector(".edit-title").value = todo.title;
-  form.querySelector(".edit-priority").value = String(todo.priority);
-  form.querySelector(".edit-due").value = todo.due_date?.slice(0, 10) ?? "";
-}
-
-async function finishEditing(save) {
-  if (!editing) return;
-  const { id, base } = editing;
-  const row = rowOf(id);
-  const form = row?.querySelector(".edit-form");
-  const wanted = form && {
-    title: form.querySelector(".edit-title").value.trim(),
-    priority: Number(form.querySelector(".edit-priority").value),
-    due: form.querySelector(".edit-due").value,
-  };
-  const etag = editing.etag;
-  const hadFocus = form?.contains(document.activeElement);
-  editing = null;
-  // The row is drawn again from the latest version known.
-  row?.remove();
-  render();
-  if (hadFocus) rowOf(id)?.querySelector(".edit")?.focus();
-  if (!save || !wanted) return;
-  if (!wanted.title) {
-    await destroy(id);
-    return;
-  }
-  const changes = {};
-  if (wanted.title !== base.title) changes.title = wanted.title;
-  if (wanted.priority !== base.priority) changes.priority = wanted.priority;
-  if (wanted.due !== (base.due_date?.slice(0, 10) ?? "")) changes.due_date = wanted.due || null;
-  if (Object.keys(changes).length === 0) return;
-  try {
-    const tag = await etag;
-    if (tag === null) return;
-    const reply = await api.update(id, changes, tag);
-    if (reply.ok) applyTodo(reply.body);
-    else if (reply.status === 404) applyDeleted(id);
-    else if (reply.status === 412) await conflict(id, changes, reply.retried);
-    else say(`The change was not saved: ${detailOf(reply.body) ?? `status ${reply.status}`}.`);
-  } catch (error) {
-    failed("The change was not saved", error);
-  }
-}
-
-/** The todo changed since the edit began: show its current version and
- *  say so, rather than overwrite the other change. */
-async function conflict(id, changes, retried) {
-  const reply = await api.get(id);
-  if (reply.status === 404) {
-    applyDeleted(id);
-    return;
-  }
-  const current = reply.body;
-  applyTodo(current);
-  const applied = Object.entries(changes).every(([field, value]) =>
-    field === "due_date" ? (current.due_date?.slice(0, 10) ?? null) === value : current[field] === value,
-  );
-  // A retry whose first attempt went through finds its own change.
-  if (retried && applied) return;
-  say(`“${current.title}” was changed elsewhere while you edited it; your edit was not saved, and the current version is shown.`);
-}
-
 function rowOf(id) {
   return document.querySelector(`#todo-list li[data-id="${id}"]`);
 }
@@ -477,11 +326,11 @@ todoList.addEventListener("click", (event) => {
   if (!row) return;
   const id = Number(row.dataset.id);
   if (event.target.matches(".destroy")) destroy(id);
-  else if (event.target.matches(".edit")) startEditing(id);
+  else if (event.target.matches(".edit")) editor.start(id);
 });
 todoList.addEventListener("dblclick", (event) => {
   if (!event.target.matches(".title")) return;
-  startEditing(Number(event.target.closest("li").dataset.id));
+  editor.start(Number(event.target.closest("li").dataset.id));
 });
 $("#more").addEventListener("click", showMore);
 
@@ -502,7 +351,7 @@ function changeRoute(changes) {
 window.addEventListener("hashchange", () => {
   if (!feed) return;
   applyRouteToControls(readRoute(location.hash));
-  editing = null;
+  editor.drop();
   loadView().catch((error) => failed("The list could not be loaded", error));
 });
 
@@ -513,4 +362,5 @@ $("#search").addEventListener("input", (event) => {
 });
 $("#sort").addEventListener("change", (event) => changeRoute({ sort: event.target.value }));
 
+wireSignIn();
 boot();

@@ -32,7 +32,7 @@ const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; script-src 'sel
 const INDEX: &str = "index.html";
 
 /// The app's files: name, media type, contents.
-const FILES: [(&str, &str, &[u8]); 9] = [
+const FILES: [(&str, &str, &[u8]); 11] = [
     (
         INDEX,
         "text/html; charset=utf-8",
@@ -59,6 +59,11 @@ const FILES: [(&str, &str, &[u8]); 9] = [
         include_bytes!("../../web/api.js"),
     ),
     (
+        "editing.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/editing.js"),
+    ),
+    (
         "feed.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../web/feed.js"),
@@ -72,6 +77,11 @@ const FILES: [(&str, &str, &[u8]); 9] = [
         "route.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../web/route.js"),
+    ),
+    (
+        "session.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/session.js"),
     ),
     (
         "view.js",

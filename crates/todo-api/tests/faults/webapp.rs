@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::support::{Backend, Database, Service, on_both_backends};
-use page::{Chromium, ENTER, ESCAPE, Page};
+use page::{Chromium, ENTER, ESCAPE, Page, SPACE};
 
 /// One browser at a time.
 static BROWSER_TURN: Mutex<()> = Mutex::const_new(());
@@ -41,6 +41,7 @@ on_both_backends!(
     an_edit_of_a_todo_changed_meanwhile_is_reported_not_applied,
     jwt_users_sign_in_and_never_see_each_others_todos,
     the_page_passes_an_accessibility_check,
+    the_list_works_from_the_keyboard_alone,
 );
 
 async fn the_todomvc_flow_and_what_the_api_adds(backend: Backend) {
@@ -441,6 +442,73 @@ async fn the_page_passes_an_accessibility_check(backend: Backend) {
         }
         page.close().await;
     }
+}
+
+async fn the_list_works_from_the_keyboard_alone(backend: Backend) {
+    let Some(stage) = Stage::set(backend, &[]).await else {
+        return;
+    };
+    let (chromium, service) = (&stage.chromium, &stage.service);
+    service.create(&json!({"title": "Pay rent"})).await;
+    let page = Page::open(chromium, &base(service)).await;
+    page.shows(&["Pay rent"]).await;
+
+    // The new todo's field has the focus from the start.
+    page.type_keys(&format!("Call mom{ENTER}")).await;
+    page.shows(&["Call mom", "Pay rent"]).await;
+
+    // Tab to a row's checkbox, Space toggles it; the focus is visible.
+    page.tab_to(
+        "the checkbox of Pay rent",
+        &focused_in_row("toggle", "Pay rent"),
+    )
+    .await;
+    let outline = page
+        .js(
+            "return getComputedStyle(document.activeElement).outlineStyle;",
+            vec![],
+        )
+        .await;
+    assert_ne!(outline, json!("none"), "no visible focus");
+    page.type_keys(SPACE).await;
+    page.wait_for_text("#count", "1 item left").await;
+
+    // Tab to a row's Edit button, Enter edits, Enter saves.
+    page.tab_to(
+        "the Edit button of Call mom",
+        &focused_in_row("edit", "Call mom"),
+    )
+    .await;
+    page.type_keys(ENTER).await;
+    page.wait_for(
+        "the edit field",
+        "document.activeElement?.classList.contains('edit-title')",
+        LIVE_BOUND,
+    )
+    .await;
+    page.js("document.activeElement.select();", vec![]).await;
+    page.type_keys(&format!("Call dad{ENTER}")).await;
+    page.shows(&["Call dad", "Pay rent"]).await;
+
+    // And its Delete button deletes.
+    page.tab_to(
+        "the Delete button of Call dad",
+        &focused_in_row("destroy", "Call dad"),
+    )
+    .await;
+    page.type_keys(ENTER).await;
+    page.shows(&["Pay rent"]).await;
+    assert_eq!(titles(service).await, ["Pay rent"]);
+    page.close().await;
+}
+
+/// A page-side test: the focus is on the control `class` of the row titled
+/// `title`.
+fn focused_in_row(class: &str, title: &str) -> String {
+    format!(
+        "document.activeElement?.classList.contains({class:?}) && \
+         titleOf(document.activeElement.closest('li')) === {title:?}"
+    )
 }
 
 /// The serious and critical violations axe-core finds in the page.

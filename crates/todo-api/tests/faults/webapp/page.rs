@@ -9,9 +9,11 @@ use serde_json::{Value, json};
 
 use crate::support::{PAGE_TIMEOUT, Session, browser_and_driver};
 
-/// WebDriver's Enter and Escape keys.
+/// WebDriver's Enter, Escape, Tab and Space keys.
 pub const ENTER: &str = "\u{E007}";
 pub const ESCAPE: &str = "\u{E00C}";
+pub const TAB: &str = "\u{E004}";
+pub const SPACE: &str = "\u{E00D}";
 
 /// How long the page may take to show what a test waits for.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(10);
@@ -220,6 +222,20 @@ impl Page {
             .send_keys(keys)
             .await
             .unwrap();
+    }
+
+    /// Presses Tab until `condition` (a page-side expression) holds, as a
+    /// keyboard user moves through the page; fails after a bounded number
+    /// of presses.
+    pub async fn tab_to(&self, what: &str, condition: &str) {
+        let script = format!("{ROWS_JS} return !!({condition});");
+        for _ in 0..60 {
+            if self.js(&script, vec![]).await == json!(true) {
+                return;
+            }
+            self.type_keys(TAB).await;
+        }
+        panic!("Tab never reached {what}");
     }
 
     /// Whether the row titled `title` has the class `class`.

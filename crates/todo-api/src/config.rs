@@ -44,6 +44,13 @@ pub enum Command {
     /// Exit 0 when the service on `HOST:PORT` is ready (`/ready` answers
     /// 200), for container health checks.
     Healthcheck,
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell), e.g. `todo-api completions bash >
+    /// /etc/bash_completion.d/todo-api`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Every setting of the service.

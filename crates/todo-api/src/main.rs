@@ -1,14 +1,25 @@
 //! The `todo-api` binary: reads the configuration, opens the store, serves
 //! until SIGTERM or Ctrl-C, then drains and exits 0.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use todo_api::config::{Cli, Command};
 use todo_api::server::{self, ServerLimits};
 use todo_api::{App, build_app, commands, maintenance, storage, telemetry};
+
+/// Writes a command's answer to stdout; a closed pipe (`| head`) is an
+/// error to report, not a panic (as `println!` would make it).
+fn print_answer(answer: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(answer)
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
 
 /// Each request allocates and frees many small buffers, often on two
 /// worker threads; jemalloc's per-thread caches make that markedly cheaper
@@ -25,7 +36,15 @@ async fn main() -> anyhow::Result<ExitCode> {
     // These print their answer and nothing else.
     match cli.command {
         Some(Command::Token { sub, ttl }) => {
-            println!("{}", commands::token(&config, &sub, ttl)?);
+            let token = commands::token(&config, &sub, ttl)?;
+            print_answer(format!("{token}\n").as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Completions { shell }) => {
+            // Made whole first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "todo-api", &mut script);
+            print_answer(&script)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Healthcheck) => {

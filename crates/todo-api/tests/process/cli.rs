@@ -19,6 +19,32 @@ fn the_binary_reports_its_version() {
     );
 }
 
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _todo__api"),
+        ("zsh", "#compdef todo-api"),
+        ("fish", "complete -c todo-api"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_todo-api"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Every setting is offered, flags and subcommands alike.
+        for word in ["database-url", "jwt-secret", "healthcheck", "token"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let unknown = Command::new(env!("CARGO_BIN_EXE_todo-api"))
+        .args(["completions", "cmd.exe"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+}
+
 #[tokio::test]
 async fn startup_logs_the_configuration_and_the_docs_url() {
     let mut service = Service::start(&["--max-bulk-items", "7"]).await;

@@ -26,6 +26,7 @@ static CONFIG: LazyLock<Arc<Config<'static>>> =
 #[utoipa::path(
     get,
     path = "/docs",
+    summary = "Interactive documentation",
     tag = "operations",
     responses((status = 200, description = "Interactive documentation (Swagger UI)", content_type = "text/html", body = String)),
 )]
@@ -47,6 +48,7 @@ pub async fn docs() -> Result<Response, ApiError> {
 #[utoipa::path(
     get,
     path = "/docs/{file}",
+    summary = "A file of the documentation page",
     tag = "operations",
     params(("file" = String, Path, description = "A script, style sheet or image of the page", example = "swagger-ui.css")),
     responses(

@@ -20,6 +20,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(1);
 #[utoipa::path(
     get,
     path = "/health",
+    summary = "Liveness",
     tag = "operations",
     responses((status = 200, description = "The process serves", body = super::openapi::StatusSchema, example = json!({"status": "ok"}))),
 )]
@@ -31,6 +32,7 @@ pub async fn health() -> Json<serde_json::Value> {
 #[utoipa::path(
     get,
     path = "/ready",
+    summary = "Readiness",
     tag = "operations",
     responses(
         (status = 200, description = "The database answers", body = super::openapi::StatusSchema, example = json!({"status": "ready"})),
@@ -74,6 +76,7 @@ fn unavailable(detail: &str) -> Response {
 #[utoipa::path(
     get,
     path = "/health/pool",
+    summary = "Connection pool figures",
     tag = "operations",
     responses((status = 200, description = "Connection pool figures (SQLite: the reader threads)", body = super::openapi::PoolFiguresSchema)),
 )]

@@ -23,8 +23,8 @@ pub struct MeSchema {
 #[utoipa::path(
     get,
     path = "/api/me",
+    summary = "Who the caller is",
     tag = "users",
-    summary = "Who am I",
     responses(
         (status = 200, description = "The caller", body = MeSchema),
         CommonErrorResponses,

@@ -40,6 +40,7 @@ pub struct ApiDoc;
 #[utoipa::path(
     get,
     path = "/openapi.json",
+    summary = "This OpenAPI description",
     tag = "operations",
     responses((status = 200, description = "This description, OpenAPI 3.1", body = Object)),
 )]

@@ -29,6 +29,7 @@ use super::state::AppState;
 #[utoipa::path(
     post,
     path = "/api/todo",
+    summary = "Create a todo",
     tag = "todos",
     params(IdempotencyKeyHeader),
     request_body(content = NewTodoSchema, description = "The new todo; omitted fields take their defaults"),
@@ -76,6 +77,7 @@ pub async fn create_todo(
 #[utoipa::path(
     post,
     path = "/api/todo/bulk",
+    summary = "Create todos in bulk",
     tag = "todos",
     params(IdempotencyKeyHeader),
     request_body(
@@ -190,6 +192,7 @@ pub(super) fn json_body(body: impl IntoResponse) -> impl IntoResponse {
 #[utoipa::path(
     get,
     path = "/api/todo",
+    summary = "List todos",
     tag = "todos",
     params(FilterParams, PageParams),
     responses(
@@ -235,6 +238,7 @@ fn encode_params(params: &[(&str, String)]) -> String {
 #[utoipa::path(
     get,
     path = "/api/todo/{id}",
+    summary = "Get a todo",
     tag = "todos",
     params(
         ("id" = i64, Path, description = "The todo's id", example = 42),
@@ -265,6 +269,7 @@ pub async fn get_todo(
 #[utoipa::path(
     patch,
     path = "/api/todo/{id}",
+    summary = "Update a todo",
     tag = "todos",
     params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatchHeader),
     request_body(content = TodoPatchSchema, description = "The fields to change"),
@@ -293,6 +298,7 @@ pub async fn update_todo(
 #[utoipa::path(
     put,
     path = "/api/todo/{id}",
+    summary = "Replace a todo",
     tag = "todos",
     params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatchHeader),
     request_body(content = NewTodoSchema, description = "The whole todo; omitted fields take their defaults"),
@@ -326,6 +332,7 @@ pub async fn replace_todo(
 #[utoipa::path(
     delete,
     path = "/api/todo/{id}",
+    summary = "Delete a todo",
     tag = "todos",
     params(("id" = i64, Path, description = "The todo's id", example = 42), IfMatchHeader),
     responses(
@@ -352,6 +359,7 @@ pub async fn delete_todo(
 #[utoipa::path(
     patch,
     path = "/api/todo/bulk",
+    summary = "Update todos in bulk",
     tag = "todos",
     request_body(
         content = Vec<BulkPatchSchema>,
@@ -385,6 +393,7 @@ pub async fn update_todos(
 #[utoipa::path(
     delete,
     path = "/api/todo",
+    summary = "Delete the todos that match",
     tag = "todos",
     params(FilterParams),
     responses(

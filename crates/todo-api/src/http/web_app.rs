@@ -119,6 +119,7 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
 #[utoipa::path(
     get,
     path = "/",
+    summary = "The web app",
     tag = "operations",
     responses(
         (status = 200, description = "The web app's page", content_type = "text/html", body = String),
@@ -137,6 +138,7 @@ pub async fn page(headers: HeaderMap) -> Response {
 #[utoipa::path(
     get,
     path = "/app/{asset}",
+    summary = "A file of the web app",
     tag = "operations",
     params(("asset" = String, Path, description = "A script, style sheet or image of the web app", example = "main.js")),
     responses(

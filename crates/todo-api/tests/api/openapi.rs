@@ -340,3 +340,25 @@ async fn every_api_operation_takes_the_bearer_scheme_and_may_answer_401_and_429(
         }
     }
 }
+
+/// `/docs` and generated clients show an operation's summary: it says
+/// what the operation does ("List todos"), never repeats its path, and no
+/// two operations share one.
+#[tokio::test]
+async fn every_operation_says_what_it_does() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let description = description(&app).await;
+    let mut seen = BTreeSet::new();
+    for (method, path) in operations(&description) {
+        let operation = &description["paths"][&path][method.to_lowercase()];
+        let summary = operation["summary"].as_str().unwrap_or_default();
+        assert!(!summary.is_empty(), "{method} {path} has no summary");
+        assert!(
+            !summary.contains('/') && !summary.contains(&method),
+            "{method} {path}: {summary:?} repeats the route"
+        );
+        assert!(seen.insert(summary.to_owned()), "{summary:?} twice");
+    }
+    let list = &description["paths"]["/api/todo"]["get"]["summary"];
+    assert_eq!(list, "List todos");
+}

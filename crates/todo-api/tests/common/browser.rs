@@ -82,17 +82,31 @@ pub async fn click(client: &fantoccini::Client, css: &str) {
         .unwrap();
 }
 
+/// Says a browser test is skipped, where the person running the tests sees
+/// it: straight to the process's stderr, which the test harness does not
+/// capture (it captures `println!` and `eprintln!` of passing tests).
+fn report_skipped(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED browser test {}: {reason}",
+        std::thread::current().name().unwrap_or("?")
+    );
+}
+
 pub fn browser_and_driver() -> Option<(PathBuf, PathBuf)> {
     if let Some(found) = find_browser_and_driver() {
         return Some(found);
     }
     if let Err(reason) = install_browser() {
-        println!("SKIPPED: no Chromium and chromedriver, and they cannot be installed: {reason}");
+        report_skipped(&format!(
+            "no Chromium and chromedriver, and they cannot be installed: {reason}"
+        ));
         return None;
     }
     let found = find_browser_and_driver();
     if found.is_none() {
-        println!("SKIPPED: Chromium or chromedriver still missing after installing them");
+        report_skipped("Chromium or chromedriver still missing after installing them");
     }
     found
 }

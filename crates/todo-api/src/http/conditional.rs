@@ -27,10 +27,16 @@ pub fn expected_version(headers: &HeaderMap, id: i64) -> Option<Expected> {
     Some(Expected::Versions(versions))
 }
 
-/// Whether `If-None-Match` names the todo's current tag (weak comparison,
-/// as RFC 9110 asks for this header).
+/// Whether `If-None-Match` names the todo's current tag.
 pub fn none_match_hits(headers: &HeaderMap, todo: &Todo) -> bool {
-    let current = todo.etag();
+    none_match(headers, &todo.etag())
+}
+
+/// Whether `If-None-Match` names `current` (a tag with or without `W/`),
+/// by the weak comparison RFC 9110 asks for this header: the quoted parts
+/// match, `W/` or not.
+pub fn none_match(headers: &HeaderMap, current: &str) -> bool {
+    let current = current.strip_prefix("W/").unwrap_or(current);
     headers.get_all(IF_NONE_MATCH).iter().any(|value| {
         value.to_str().is_ok_and(|text| {
             text.split(',')

@@ -14,13 +14,14 @@ use std::sync::LazyLock;
 
 use axum::extract::Path;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use super::conditional::none_match;
 use super::error::ApiError;
 
 /// Only this service: no other host, no inline script or style, no frame.
@@ -156,13 +157,7 @@ pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Respo
 }
 
 fn serve(asset: &Asset, request: &HeaderMap) -> Response {
-    let current = request
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|text| text.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || weak_eq(tag, &asset.etag));
+    let current = none_match(request, asset.etag.to_str().unwrap_or_default());
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -182,12 +177,6 @@ fn serve(asset: &Asset, request: &HeaderMap) -> Response {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
-}
-
-/// RFC 9110's weak comparison: the opaque tags match, `W/` or not.
-fn weak_eq(tag: &str, etag: &HeaderValue) -> bool {
-    let ours = etag.to_str().unwrap_or_default();
-    tag.strip_prefix("W/").unwrap_or(tag) == ours.strip_prefix("W/").unwrap_or(ours)
 }
 
 #[cfg(test)]

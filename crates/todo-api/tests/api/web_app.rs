@@ -63,6 +63,17 @@ async fn the_page_and_its_files_are_served_with_tags_and_a_strict_policy() {
         assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{file}");
         assert!(again.text().is_empty());
         assert_eq!(again.header("etag"), Some(tag.as_str()));
+        // Weak comparison: the same tag without `W/` names it too.
+        let strong = tag.trim_start_matches("W/");
+        let again = app
+            .request(
+                Method::GET,
+                &format!("/app/{file}"),
+                None,
+                &[("if-none-match", strong)],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{file}");
         let other = app
             .request(
                 Method::GET,

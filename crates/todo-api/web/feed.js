@@ -28,6 +28,8 @@ export class EventParser {
     const events = [];
     let end;
     while ((end = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
+      // A CR that ends the text so far may be half of a CRLF: wait for more.
+      if (end === this.buffer.length - 1 && this.buffer[end] === "\r") break;
       const line = this.buffer.slice(0, end);
       const newline = this.buffer.startsWith("\r\n", end) ? 2 : 1;
       this.buffer = this.buffer.slice(end + newline);

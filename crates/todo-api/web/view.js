@@ -64,7 +64,6 @@ export function todoRow(todo) {
       ]),
     ]),
   );
-  row.querySelector(".toggle").checked = todo.completed;
   return row;
 }
 

@@ -480,13 +480,7 @@ async fn the_list_works_from_the_keyboard_alone(backend: Backend) {
     )
     .await;
     page.type_keys(ENTER).await;
-    page.wait_for(
-        "the edit field",
-        "document.activeElement?.classList.contains('edit-title')",
-        LIVE_BOUND,
-    )
-    .await;
-    page.js("document.activeElement.select();", vec![]).await;
+    page.select_edit_field().await;
     page.type_keys(&format!("Call dad{ENTER}")).await;
     page.shows(&["Call dad", "Pay rent"]).await;
 

@@ -203,6 +203,12 @@ impl Page {
             vec![json!(title)],
         )
         .await;
+        self.select_edit_field().await;
+    }
+
+    /// Waits for a row's edit field to have the focus, and selects its
+    /// text, so that what is typed next replaces it.
+    pub async fn select_edit_field(&self) {
         self.wait_for(
             "an edit field with the focus",
             "document.activeElement?.classList.contains('edit-title')",

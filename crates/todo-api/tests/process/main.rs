@@ -1,5 +1,6 @@
 //! The real `todo-api` binary as a process: its command line, its logs,
-//! and `/docs` in a real headless browser.
+//! `/docs` in a real headless browser, and a Python client generated from
+//! its `/openapi.json`.
 
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
@@ -8,5 +9,6 @@
 mod browser;
 mod cli;
 mod docs_page;
+mod generated_client;
 mod support;
 mod users;

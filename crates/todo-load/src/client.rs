@@ -22,6 +22,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How many times `send_retrying` sends a request, and the pause in
+/// between: ten seconds in all, longer than an instance takes to restart.
+const RETRY_ATTEMPTS: u32 = 50;
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
 /// A failed connect or request.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -106,6 +111,8 @@ fn next_link(header: &str) -> Option<String> {
 pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
     host: String,
+    /// Where it was opened to, to open it again (`send_retrying`).
+    service: ServiceUrl,
     /// The `Authorization` header its requests carry, if any.
     authorization: Option<HeaderValue>,
 }
@@ -126,6 +133,7 @@ impl Connection {
         Ok(Connection {
             sender,
             host: service.host.clone(),
+            service: service.clone(),
             authorization: None,
         })
     }
@@ -148,12 +156,27 @@ impl Connection {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Response, ClientError> {
+        self.send_with(method, path, body, &HeaderMap::new()).await
+    }
+
+    /// Sends one request with these headers besides the usual ones (an
+    /// `Idempotency-Key`, say) and reads the whole answer.
+    pub async fn send_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+    ) -> Result<Response, ClientError> {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header(HOST, &self.host);
         if let Some(authorization) = &self.authorization {
             request = request.header(AUTHORIZATION, authorization);
+        }
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
         let bytes = match body {
             Some(body) => {
@@ -182,6 +205,55 @@ impl Connection {
 
     pub async fn get(&mut self, path: &str) -> Result<Response, ClientError> {
         self.send(Method::GET, path, None).await
+    }
+
+    /// A GET that is sent again while the answer is 502, 503 or 504 (a
+    /// load balancer between instances, one of them restarting): safe for
+    /// a GET, and what a checker reading back a run must do.
+    pub async fn get_retrying(&mut self, path: &str) -> Result<Response, ClientError> {
+        self.send_retrying(Method::GET, path, None, &HeaderMap::new())
+            .await
+    }
+
+    /// [`Connection::send_with`], sent again while the answer is 502, 503
+    /// or 504 or the connection fails (opened again: a load balancer closes
+    /// the connection after an answer of its own). Only for requests that
+    /// may be repeated: a GET, a PATCH to given values, or a create with an
+    /// `Idempotency-Key` in `headers`.
+    pub async fn send_retrying(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+    ) -> Result<Response, ClientError> {
+        let mut attempts = 1;
+        loop {
+            let result = match self.reopen_if_closed().await {
+                Ok(()) => self.send_with(method.clone(), path, body, headers).await,
+                Err(error) => Err(error),
+            };
+            let unavailable = match &result {
+                Ok(response) => matches!(response.status.as_u16(), 502..=504),
+                Err(_) => true,
+            };
+            if !unavailable || attempts == RETRY_ATTEMPTS {
+                return result;
+            }
+            attempts += 1;
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    /// Opens the connection again, with the same `Authorization`, when the
+    /// server has closed it.
+    async fn reopen_if_closed(&mut self) -> Result<(), ClientError> {
+        if self.is_closed() {
+            let authorization = self.authorization.take();
+            *self = Connection::open(&self.service).await?;
+            self.authorization = authorization;
+        }
+        Ok(())
     }
 
     pub async fn post(&mut self, path: &str, body: &Value) -> Result<Response, ClientError> {

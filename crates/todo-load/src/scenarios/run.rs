@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use http::StatusCode;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::json;
 use tokio::sync::Barrier;
 
@@ -177,7 +177,17 @@ async fn setup(
     let mut ids = Vec::with_capacity(scenario.clients as usize);
     for client in 0..scenario.clients {
         let body = json!({ "title": format!("{tag} setup {client}") });
-        let response = connection.post("/api/todo", &body).await?;
+        // Keyed, so it may be sent again when a load balancer answers 502
+        // to 504 (the rolling-restart bench runs the table meanwhile).
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&format!("{tag}-setup-{client}"))
+                .map_err(|error| ScenarioError::SetupAnswer(error.to_string()))?,
+        );
+        let response = connection
+            .send_retrying(Method::POST, "/api/todo", Some(&body), &headers)
+            .await?;
         match response.todo_id() {
             Some(id) if response.status == StatusCode::CREATED => ids.push(id),
             _ => {

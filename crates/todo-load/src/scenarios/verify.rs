@@ -63,7 +63,7 @@ pub(crate) async fn list_tagged(
     // A bound on pages, so a server whose links loop cannot hang the check.
     for _ in 0..10_000 {
         let response = connection
-            .get(&path)
+            .get_retrying(&path)
             .await
             .map_err(|error: ClientError| error.to_string())?;
         if response.status != StatusCode::OK {
@@ -151,7 +151,7 @@ async fn verify_updates(
             continue;
         };
         let response = connection
-            .get(&format!("/api/todo/{id}"))
+            .get_retrying(&format!("/api/todo/{id}"))
             .await
             .map_err(|error| error.to_string())?;
         let shown = response.json().and_then(|todo| {

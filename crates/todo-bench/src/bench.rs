@@ -19,6 +19,7 @@ use crate::parts::distant::run_distant;
 use crate::parts::experiments::{run_bulk, run_indexes, run_pool, run_sustained};
 use crate::parts::lists_1m::run_lists;
 use crate::parts::lists_after_bulk::run_lists_after_bulk;
+use crate::parts::rolling_restart::run_rolling_restarts;
 use crate::parts::single_rows::{run_creates, run_reads, run_updates};
 use crate::parts::users::run_users;
 use crate::results::{MACHINE_FILE, Machine, Part, save};
@@ -73,5 +74,6 @@ async fn run_part(
         Part::Users => run_users(need()?, options).await,
         Part::ListsAfterBulk => run_lists_after_bulk(need()?, options).await,
         Part::Changes => run_changes(need()?, options).await,
+        Part::RollingRestart => run_rolling_restarts(need()?, options).await,
     }
 }

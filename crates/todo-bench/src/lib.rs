@@ -17,6 +17,7 @@ pub mod error;
 #[cfg(test)]
 mod fixtures;
 pub mod generated_rows;
+pub mod local_cluster;
 pub mod measure;
 pub mod parts;
 pub mod pgbench;
@@ -24,6 +25,7 @@ pub mod plot;
 pub mod proxy;
 pub mod report;
 pub mod results;
+pub mod rolling_restart;
 pub mod service;
 pub mod sqlite_loop;
 pub mod targets;

@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use todo_bench::bench::run_bench;
+use todo_bench::cluster::Cluster;
+use todo_bench::local_cluster::{LocalCluster, LocalClusterSpec, missing_programs};
 use todo_bench::measure::BenchOptions;
 use todo_bench::plot::plot;
 use todo_bench::report::render;
 use todo_bench::results::Part;
+use todo_bench::service::service_binary;
 use todo_load::workload::Workload;
 
 /// The project's benchmark of todo-api against the databases beneath it.
@@ -48,6 +51,21 @@ enum Command {
         /// Where results go.
         #[arg(long, default_value = "benchmarks")]
         out: PathBuf,
+    },
+    /// The deployment topology on loopback, for development: a throwaway
+    /// PostgreSQL cluster, PgBouncer in transaction mode, INSTANCES release
+    /// `todo-api` processes (the binary beside this one) and HAProxy in
+    /// front on PORT. Runs until Ctrl-C or SIGTERM, then stops everything
+    /// it started; the database goes with it.
+    Cluster {
+        #[arg(long, default_value_t = 3)]
+        instances: usize,
+        /// HAProxy's port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Where the configurations and logs go.
+        #[arg(long, default_value = "target/local-cluster")]
+        dir: PathBuf,
     },
     /// Renders OUT/report.md and OUT/bench.svg from the result files.
     Report {
@@ -99,11 +117,61 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_report(&out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cluster {
+            instances,
+            port,
+            dir,
+        } => {
+            run_local_cluster(instances, port, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report { out } => {
             write_report(&out)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `todo-bench cluster`: starts the topology, says where everything is,
+/// and stops it all on Ctrl-C or SIGTERM.
+async fn run_local_cluster(instances: usize, port: u16, dir: PathBuf) -> anyhow::Result<()> {
+    anyhow::ensure!(instances >= 1, "--instances must be at least 1");
+    let missing = missing_programs();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{missing:?} not found: install Debian's packages of those names"
+    );
+    eprintln!("starting a throwaway PostgreSQL cluster…");
+    let cluster = Cluster::start().await?;
+    let (_, database_url) = cluster.fresh_database().await?;
+    let topology = LocalCluster::start(LocalClusterSpec {
+        binary: service_binary()?,
+        database_url: database_url.clone(),
+        instances,
+        port,
+        dir: dir.clone(),
+        service_env: Vec::new(),
+    })
+    .await?;
+    println!("todo-api through HAProxy: http://{}", topology.url.addr);
+    for index in 0..instances {
+        println!(
+            "  instance {}: http://{}",
+            index + 1,
+            topology.instance_url(index)?.addr
+        );
+    }
+    println!("PostgreSQL itself: {database_url}");
+    println!("configurations and logs: {}", dir.display());
+    println!("Ctrl-C or SIGTERM stops everything.");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    eprintln!("stopping…");
+    topology.stop().await?;
+    Ok(())
 }
 
 /// Writes OUT/report.md and, when there are workload figures, OUT/bench.svg.

@@ -10,5 +10,6 @@ pub mod distant;
 pub mod experiments;
 pub mod lists_1m;
 pub mod lists_after_bulk;
+pub mod rolling_restart;
 pub mod single_rows;
 pub mod users;

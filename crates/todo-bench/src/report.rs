@@ -3,6 +3,7 @@
 //! as `targets.rs` judges them), then each part's own table
 //! (`target_details.rs` for the target parts).
 
+mod rolling_restart;
 mod target_details;
 
 use std::fmt::Write;
@@ -14,7 +15,9 @@ use todo_load::sustained::RunReport;
 use crate::parts::backends::ScenarioPart;
 use crate::parts::experiments::{BulkPoint, IndexPoint, PoolPoint};
 use crate::results::{MACHINE_FILE, Machine, Part, WorkloadPoint, load};
+use crate::rolling_restart::RollingRestartResult;
 use crate::targets::{TargetInputs, TargetRow, judge};
+use rolling_restart::rolling_restart_table;
 use target_details::render_target_details;
 
 /// Every table the result files allow, in BENCHMARKS.md's order.
@@ -64,6 +67,10 @@ pub fn render(out: &Path) -> String {
         md.push_str(&sustained_table(&report));
     }
     md.push_str(&render_target_details(out, cpus));
+    if let Some(results) = load::<Vec<RollingRestartResult>>(out, Part::RollingRestart.file_name())
+    {
+        md.push_str(&rolling_restart_table(&results));
+    }
     md
 }
 

@@ -48,10 +48,13 @@ pub enum Part {
     /// Targets 10 and 11: catching up through the change log, and event
     /// streams fanned out.
     Changes,
+    /// Instances restarted one by one, and one killed, behind HAProxy and
+    /// PgBouncer under load: 1, 2 and 3 instances.
+    RollingRestart,
 }
 
 impl Part {
-    pub const ALL: [Part; 18] = [
+    pub const ALL: [Part; 19] = [
         Part::ScenariosPostgres,
         Part::ScenariosSqlite,
         Part::WorkloadsPostgres,
@@ -70,6 +73,7 @@ impl Part {
         Part::Users,
         Part::ListsAfterBulk,
         Part::Changes,
+        Part::RollingRestart,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -92,6 +96,7 @@ impl Part {
             Part::Users => "users.json",
             Part::ListsAfterBulk => "lists-after-bulk.json",
             Part::Changes => "changes.json",
+            Part::RollingRestart => "rolling-restart.json",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! this one, on a free port, stopped with SIGTERM like in production.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use todo_load::client::wait_healthy;
@@ -40,8 +40,18 @@ impl Service {
     /// loopback port; its log goes straight to the file `log`, so the
     /// service's log lines cost this process (the load generator) nothing.
     pub async fn start(env: &[(&str, String)], log: &Path) -> Result<Service, BenchError> {
+        Service::start_binary(&service_binary()?, env, log).await
+    }
+
+    /// [`Service::start`] of another `todo-api` binary (a test's own build).
+    /// A `PORT` in `env` replaces the free one.
+    pub async fn start_binary(
+        binary: &Path,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Result<Service, BenchError> {
         let file = std::fs::File::create(log).map_err(BenchError::Io)?;
-        let mut command = Command::new(service_binary()?);
+        let mut command = Command::new(binary);
         command
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
@@ -73,14 +83,25 @@ impl Service {
     }
 
     /// SIGTERM, then waits for a clean exit (killing it after a bound).
-    pub async fn stop(mut self) -> Result<(), BenchError> {
+    pub async fn stop(self) -> Result<(), BenchError> {
+        self.terminate().await.map(drop)
+    }
+
+    /// SIGKILL, as a crash would end it, and waits until it is gone.
+    pub async fn kill(mut self) -> Result<(), BenchError> {
+        self.child.kill().await.map_err(BenchError::Io)
+    }
+
+    /// SIGTERM, then waits for the exit (killing it after a bound); how it
+    /// exited.
+    pub async fn terminate(mut self) -> Result<ExitStatus, BenchError> {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.pid.to_string())
             .status()
             .await;
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(_) => Ok(()),
+        match tokio::time::timeout(Duration::from_secs(45), self.child.wait()).await {
+            Ok(status) => status.map_err(BenchError::Io),
             Err(_) => {
                 let _ = self.child.kill().await;
                 Err(BenchError::Setup(

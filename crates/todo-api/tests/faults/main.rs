@@ -1,6 +1,7 @@
 //! Fault tests: the real `todo-api` binary, run as a process on port 0,
 //! killed, stopped with requests in flight, cut off from its database, and
-//! run several at once on one database; and the web app it serves, in a
+//! run several at once on one database, restarted one by one behind HAProxy
+//! and PgBouncer under load; and the web app it serves, in a
 //! real headless browser.
 //!
 //! A test binary of its own because some of these tests stop or freeze the
@@ -16,6 +17,7 @@ mod crash;
 mod events;
 mod instances;
 mod outage;
+mod rolling_restart;
 mod shutdown;
 mod slow_clients;
 mod webapp;

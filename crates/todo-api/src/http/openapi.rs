@@ -10,7 +10,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
@@ -87,7 +87,11 @@ pub struct TodoSchema {
 
 /// The body of a create (`POST`) or a full replacement (`PUT`): omitted
 /// fields take their defaults; unknown fields are refused.
-#[derive(Debug, ToSchema)]
+// `Deserialize` is never used: it lets utoipa read `deny_unknown_fields`,
+// which it writes as `additionalProperties: false` (unknown fields are a
+// 422, API.md).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Buy milk", "priority": 4, "due_date": "2026-12-01"}))]
 #[schema(as = NewTodo)]
 pub struct NewTodoSchema {
@@ -108,7 +112,9 @@ pub struct NewTodoSchema {
 
 /// A partial update: only the fields sent change; `null` clears
 /// `description` or `due_date`, and is refused for the others.
-#[derive(Debug, ToSchema)]
+// `Deserialize` for `deny_unknown_fields`: see `NewTodoSchema`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"completed": true, "due_date": null}))]
 #[schema(as = TodoPatch)]
 pub struct TodoPatchSchema {
@@ -125,7 +131,9 @@ pub struct TodoPatchSchema {
 }
 
 /// One item of a bulk update: the todo's id and the fields to change.
-#[derive(Debug, ToSchema)]
+// `Deserialize` for `deny_unknown_fields`: see `NewTodoSchema`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"id": 42, "completed": true}))]
 #[schema(as = BulkPatch)]
 pub struct BulkPatchSchema {

@@ -45,9 +45,12 @@ enum Command {
         /// Clients of the sustained run.
         #[arg(long, default_value_t = 5000)]
         sustained_clients: u64,
-        /// Rows of the index experiment.
+        /// Rows of the index experiment and of the listings part.
         #[arg(long, default_value_t = 1_000_000)]
         index_rows: u64,
+        /// Page size (`limit`) of the listings part.
+        #[arg(long, default_value_t = 100)]
+        list_page_size: u32,
         /// Where results go.
         #[arg(long, default_value = "benchmarks")]
         out: PathBuf,
@@ -94,6 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workloads,
             sustained_clients,
             index_rows,
+            list_page_size,
             out,
         } => {
             anyhow::ensure!(
@@ -111,6 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 workloads,
                 sustained_clients,
                 index_rows,
+                list_page_size,
                 out: out.clone(),
             };
             run_bench(&parts, &options).await?;

@@ -35,6 +35,8 @@ pub struct BenchOptions {
     pub sustained_clients: u64,
     /// Rows of the index experiment and of the listings.
     pub index_rows: u64,
+    /// Todos a page of the listings part holds (`limit`).
+    pub list_page_size: u32,
     /// Where the result files go.
     pub out: PathBuf,
 }

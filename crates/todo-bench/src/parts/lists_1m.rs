@@ -25,8 +25,8 @@ use crate::service::Service;
 /// Connections of every listing, API and pgbench alike.
 pub const LIST_CONNECTIONS: u64 = 64;
 
-/// Page size of the walk, and pages followed to reach the deep page.
-const PAGE_SIZE: u32 = 100;
+/// Pages followed to reach the deep page (the page size is the bench's
+/// `--list-page-size`, 100 unless told).
 const DEEP_PAGES: u32 = 50;
 
 /// Each filter of API.md (with the default sort), `completed` with each
@@ -106,7 +106,7 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
     };
     let mut points = Vec::new();
     for query in LIST_QUERIES {
-        let first = format!("{query}&limit={PAGE_SIZE}");
+        let first = format!("{query}&limit={}", options.list_page_size);
         // A connection of its own: the service closes idle keep-alive
         // connections, and the runs between walks are long.
         let mut walker = Connection::open(&service.url)

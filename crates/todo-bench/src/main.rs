@@ -51,6 +51,10 @@ enum Command {
         /// Page size (`limit`) of the listings part.
         #[arg(long, default_value_t = 100)]
         list_page_size: u32,
+        /// Only the listings whose query holds this text (repeatable), as
+        /// `--list-query due_` for the due-date ones.
+        #[arg(long = "list-query")]
+        list_queries: Vec<String>,
         /// Where results go.
         #[arg(long, default_value = "benchmarks")]
         out: PathBuf,
@@ -98,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sustained_clients,
             index_rows,
             list_page_size,
+            list_queries,
             out,
         } => {
             anyhow::ensure!(
@@ -116,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sustained_clients,
                 index_rows,
                 list_page_size,
+                list_queries,
                 out: out.clone(),
             };
             run_bench(&parts, &options).await?;

@@ -37,6 +37,8 @@ pub struct BenchOptions {
     pub index_rows: u64,
     /// Todos a page of the listings part holds (`limit`).
     pub list_page_size: u32,
+    /// Only the listings whose query holds one of these (all when empty).
+    pub list_queries: Vec<String>,
     /// Where the result files go.
     pub out: PathBuf,
 }

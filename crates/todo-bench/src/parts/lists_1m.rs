@@ -105,7 +105,14 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
         max: i64::try_from(options.index_rows).unwrap_or(i64::MAX),
     };
     let mut points = Vec::new();
-    for query in LIST_QUERIES {
+    let chosen = LIST_QUERIES.into_iter().filter(|query| {
+        options.list_queries.is_empty()
+            || options
+                .list_queries
+                .iter()
+                .any(|wanted| query.contains(wanted.as_str()))
+    });
+    for query in chosen {
         let first = format!("{query}&limit={}", options.list_page_size);
         // A connection of its own: the service closes idle keep-alive
         // connections, and the runs between walks are long.

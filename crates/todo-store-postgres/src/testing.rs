@@ -22,6 +22,9 @@ use tokio_postgres::NoTls;
 use todo_core::TodoStore;
 
 use crate::{PgOptions, PgStore};
+/// Whether this process is root, and the system user the server (and
+/// anything else that refuses root, such as PgBouncer) then runs as.
+pub use install::{SERVER_USER, is_root};
 use install::{ServerUser, bin_dir, check};
 use supervisor::Supervisor;
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use tempfile::TempDir;
+use todo_store_postgres::testing::{SERVER_USER, is_root};
 use tokio::process::{Child, Command};
 
 use super::{find_program, wait_listening};
@@ -15,9 +16,6 @@ use crate::error::BenchError;
 /// Server connections per database and user: enough for three instances'
 /// transactions at a time, well under the server's `max_connections`.
 const POOL_SIZE: u32 = 40;
-
-/// The system user PgBouncer runs as when this process is root.
-const SERVER_USER: &str = "postgres";
 
 #[derive(Debug)]
 pub(super) struct PgBouncer {
@@ -113,16 +111,6 @@ impl PgBouncer {
     pub(super) async fn stop(&mut self) {
         let _ = self.child.kill().await;
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find(|line| line.starts_with("Uid:"))
-            .and_then(|line| line.split_whitespace().nth(2))
-            == Some("0")
-    })
 }
 
 /// The user id and group id of `name`, from `/etc/passwd`.

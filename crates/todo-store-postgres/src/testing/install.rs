@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
 
 /// The system user that owns the cluster when the tests run as root.
-const SERVER_USER: &str = "postgres";
+pub const SERVER_USER: &str = "postgres";
 
 /// The directory holding `initdb` and `postgres`: `PG_BIN_DIR`, else the
 /// highest version under `/usr/lib/postgresql`, else the one on `PATH`.
@@ -57,7 +57,7 @@ fn on_path() -> Option<PathBuf> {
 }
 
 /// Whether this process runs as root.
-pub(crate) fn is_root() -> bool {
+pub fn is_root() -> bool {
     // `Uid:` lists the real, effective, saved and filesystem ids; the
     // effective one decides what the server would refuse.
     if let Ok(status) = std::fs::read_to_string("/proc/self/status")

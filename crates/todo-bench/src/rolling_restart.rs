@@ -81,7 +81,7 @@ impl RollingRestartResult {
                 .verification
                 .problems
                 .iter()
-                .filter(|problem| !problem.contains("was not acknowledged"))
+                .filter(|problem| !problem.ends_with(scenarios::UNACKNOWLEDGED_CREATES))
                 .collect();
             if !lost_or_doubled.is_empty() {
                 problems.push(format!("{}: {lost_or_doubled:?}", scenario.scenario.name));

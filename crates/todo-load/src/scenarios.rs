@@ -15,6 +15,7 @@ use crate::stats::LatencySummary;
 
 pub use run::{ScenarioError, run_scenario};
 pub use table::{limit_notes, render_table};
+pub use verify::UNACKNOWLEDGED_CREATES;
 
 /// What each client of a scenario does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,6 +25,11 @@ pub(crate) struct UpdateAttempt {
     pub(crate) acked: bool,
 }
 
+/// The problem of todos that exist though their create got no answer (a
+/// client without a key cannot tell): what a reader that expects them,
+/// such as the rolling-restart bench after a SIGKILL, looks for.
+pub const UNACKNOWLEDGED_CREATES: &str = "todos exist whose create was not acknowledged";
+
 pub(crate) async fn verify(
     service: &ServiceUrl,
     scenario: &Scenario,
@@ -118,9 +123,7 @@ async fn verify_creates(
     }
     let extra = seen_ids.difference(&acked).count();
     if extra > 0 {
-        problems.push(format!(
-            "{extra} todos exist whose create was not acknowledged"
-        ));
+        problems.push(format!("{extra} {UNACKNOWLEDGED_CREATES}"));
     }
     for todo in created {
         if !listed

@@ -3,8 +3,10 @@
 //! placeholders and in how `q` is matched. Each is scoped by its owner
 //! first (`owner = $1`), which every index leads with. Values are bound,
 //! but for the page size, a validated integer written into the text (see
-//! `Builder::paging`); sort columns come from [`SortField`], never from
-//! input.
+//! `Builder::paging`), and on PostgreSQL the filters' booleans and
+//! priorities (`Builder::enumerated`) and, when asked, due dates: values
+//! parsed and validated, written back by the builder, never text from the
+//! request. Sort columns come from [`SortField`], never from input.
 
 use todo_core::{ListQuery, Owner, Position, Sort, SortField, SortValue, Timestamp, TodoFilter};
 
@@ -41,6 +43,11 @@ struct Builder {
     params: Vec<SqlParam>,
     /// Whether a cursor's position is hidden from PostgreSQL's planner.
     hide_positions: bool,
+    /// Whether `completed`, `priority` and `min_priority` are written into
+    /// the text (PostgreSQL: see `Builder::enumerated`).
+    write_enumerated: bool,
+    /// Whether due-date bounds are written into the text.
+    write_dates: bool,
 }
 
 impl Builder {
@@ -49,6 +56,35 @@ impl Builder {
             dialect,
             params: Vec::new(),
             hide_positions: dialect == Dialect::Postgres,
+            write_enumerated: dialect == Dialect::Postgres,
+            write_dates: false,
+        }
+    }
+
+    /// A filter value of a few possible ones (a boolean, a priority 1–5),
+    /// written into the text on PostgreSQL, else bound. Bound, PostgreSQL
+    /// estimated `priority >= $2` at a third of the owner's rows where the
+    /// value says two fifths, found its generic plan dearer than the plan
+    /// for the values, and planned every execution anew: half the rate of
+    /// the same query written by hand for a user among a thousand
+    /// (BENCHMARKS.md). Written in, the statement has one plan per value,
+    /// made once; the values are validated, so the statements a client can
+    /// cause are few (two booleans, five priorities).
+    fn enumerated(&mut self, param: SqlParam) -> String {
+        match param {
+            SqlParam::Bool(value) if self.write_enumerated => value.to_string(),
+            SqlParam::SmallInt(value) if self.write_enumerated => value.to_string(),
+            param => self.bind(param),
+        }
+    }
+
+    /// A due-date bound: bound, or, when dates are written in, a timestamp
+    /// literal made from the parsed value (never text from the request).
+    fn due_bound(&mut self, at: Timestamp) -> String {
+        if self.write_dates {
+            format!("'{}'::timestamptz", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+        } else {
+            self.bind(SqlParam::Time(at))
         }
     }
 
@@ -107,26 +143,26 @@ impl Builder {
         if let Some(completed) = filter.completed {
             conditions.push(format!(
                 "completed = {}",
-                self.bind(SqlParam::Bool(completed))
+                self.enumerated(SqlParam::Bool(completed))
             ));
         }
         if let Some(priority) = filter.priority {
             conditions.push(format!(
                 "priority = {}",
-                self.bind(SqlParam::SmallInt(priority.get()))
+                self.enumerated(SqlParam::SmallInt(priority.get()))
             ));
         }
         if let Some(priority) = filter.min_priority {
             conditions.push(format!(
                 "priority >= {}",
-                self.bind(SqlParam::SmallInt(priority.get()))
+                self.enumerated(SqlParam::SmallInt(priority.get()))
             ));
         }
         if let Some(at) = filter.due_before {
-            conditions.push(format!("due_date < {}", self.bind(SqlParam::Time(at))));
+            conditions.push(format!("due_date < {}", self.due_bound(at)));
         }
         if let Some(at) = filter.due_after {
-            conditions.push(format!("due_date >= {}", self.bind(SqlParam::Time(at))));
+            conditions.push(format!("due_date >= {}", self.due_bound(at)));
         }
         if let Some(text) = &filter.title_contains {
             conditions.push(match self.dialect {
@@ -220,6 +256,24 @@ pub fn list_statement(owner: Owner, query: &ListQuery, dialect: Dialect) -> Stat
 pub fn list_statement_as_written(owner: Owner, query: &ListQuery, dialect: Dialect) -> Statement {
     let mut builder = Builder::new(dialect);
     builder.hide_positions = false;
+    list_with(builder, owner, query)
+}
+
+/// The same listing with its due-date bounds (`due_before`, `due_after`)
+/// written into the text as timestamp literals, so that PostgreSQL plans
+/// the statement for those dates once. Bound, a bound's generic plan
+/// assumes it keeps a third of the rows (a range: a narrow slice) and
+/// walks the wrong index, at half the rate of the plan for the dates, and
+/// planned anew for them every time it costs as much again
+/// (docs/query-plans.md). Each date is a statement of its own: the store
+/// keeps these only while its statement cache has room.
+pub fn list_statement_with_dates_written(
+    owner: Owner,
+    query: &ListQuery,
+    dialect: Dialect,
+) -> Statement {
+    let mut builder = Builder::new(dialect);
+    builder.write_dates = true;
     list_with(builder, owner, query)
 }
 
@@ -417,7 +471,8 @@ mod tests {
             )
         );
         let statement = list_statement(OWNER, &query, Dialect::Postgres);
-        assert_eq!(statement.params[2], SqlParam::Text(r"%50\%\_off\\%".into()));
+        // The priority is written in there, so the pattern comes second.
+        assert_eq!(statement.params[1], SqlParam::Text(r"%50\%\_off\\%".into()));
     }
 
     #[test]
@@ -499,6 +554,48 @@ mod tests {
     }
 
     #[test]
+    fn postgres_gets_the_few_valued_filters_written_in_and_the_dates_when_asked() {
+        let query = ListQuery {
+            filter: TodoFilter {
+                completed: Some(false),
+                min_priority: Some(Priority::new(4).unwrap()),
+                due_before: todo_core::parse_timestamp("2025-09-01T12:30:00.25+02:00"),
+                due_after: todo_core::parse_timestamp("2025-06-01"),
+                ..TodoFilter::default()
+            },
+            ..ListQuery::default()
+        };
+        let bound = list_statement(OWNER, &query, Dialect::Postgres);
+        assert!(
+            bound.sql.contains(
+                "owner = $1 and completed = false and priority >= 4 and \
+                 due_date < $2 and due_date >= $3"
+            ),
+            "{}",
+            bound.sql
+        );
+        let written = list_statement_with_dates_written(OWNER, &query, Dialect::Postgres);
+        assert!(
+            written.sql.contains(
+                "due_date < '2025-09-01 10:30:00.250000+00'::timestamptz and \
+                 due_date >= '2025-06-01 00:00:00.000000+00'::timestamptz"
+            ),
+            "{}",
+            written.sql
+        );
+        // Only the owner is left bound.
+        assert_eq!(written.params, vec![SqlParam::BigInt(OWNER.id())]);
+        // SQLite binds them all: its plan does not depend on the values.
+        let sqlite = list_statement(OWNER, &query, Dialect::Sqlite);
+        assert!(
+            sqlite.sql.contains("completed = ?2 and priority >= ?3"),
+            "{}",
+            sqlite.sql
+        );
+        assert_eq!(sqlite.params.len(), 5);
+    }
+
+    #[test]
     fn the_anonymous_users_search_leaves_the_owner_out_of_the_trigram_index() {
         let query = ListQuery {
             filter: TodoFilter {
@@ -535,7 +632,7 @@ mod tests {
         let statement = delete_matching_statement(OWNER, &filter, Dialect::Postgres);
         assert_eq!(
             statement.sql,
-            "delete from todos where owner = $1 and completed = $2"
+            "delete from todos where owner = $1 and completed = true"
         );
     }
 }

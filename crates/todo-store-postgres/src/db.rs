@@ -42,6 +42,29 @@ use crate::statements::{
 /// the service nor a PostgreSQL backend holds an unbounded number.
 const MAX_PREPARED: usize = 200;
 
+/// A listing with its due dates written in is prepared only while the
+/// connection keeps fewer statements than this, so that a client asking
+/// for new dates every time fills the cache no further and never has it
+/// emptied (which would make every other statement be prepared again):
+/// past it, such listings are sent bound and planned for their values
+/// each time.
+const MAX_PREPARED_WITH_DATES: usize = 150;
+
+/// How one listing's statement is sent.
+#[derive(Debug)]
+pub(crate) enum Listing {
+    /// Prepared once and kept: its generic plan serves any values.
+    Cached(Statement),
+    /// Unnamed, planned for its values every time.
+    Unnamed(Statement),
+    /// A listing by due date: `written` (its dates in the text) prepared
+    /// while the cache has room for them, else `bound`, unnamed.
+    DatesWrittenIn {
+        written: Statement,
+        bound: Statement,
+    },
+}
+
 /// The todos PostgreSQL counted when it last analyzed or vacuumed the
 /// table; none when it never has (-1 since PostgreSQL 14).
 const TABLE_ROWS: &str =
@@ -224,20 +247,24 @@ impl Db {
         ids_from_rows(&rows)
     }
 
-    /// The rows of a listing statement. `cache` false sends it unnamed,
-    /// so it is planned for its own values.
-    pub(crate) async fn select_listing(
-        &self,
-        statement: Statement,
-        cache: bool,
-    ) -> Result<Vec<Todo>, StoreError> {
-        let mode = if cache {
-            self.statements
-        } else {
-            StatementMode::Unnamed
-        };
+    /// The rows of a listing, its statement sent as `listing` says (one
+    /// with dates written in goes bound and unnamed once the cache holds
+    /// `MAX_PREPARED_WITH_DATES`, even if it was prepared before: the cache
+    /// cannot be asked what it holds).
+    pub(crate) async fn select_listing(&self, listing: Listing) -> Result<Vec<Todo>, StoreError> {
         let client = self.standalone().await?;
-        if mode == StatementMode::Cached && client.statement_cache.size() >= MAX_PREPARED {
+        let cached = client.statement_cache.size();
+        let (statement, mode) = match listing {
+            Listing::Cached(statement) => (statement, self.statements),
+            Listing::Unnamed(statement) => (statement, StatementMode::Unnamed),
+            Listing::DatesWrittenIn { written, .. }
+                if self.statements == StatementMode::Cached && cached < MAX_PREPARED_WITH_DATES =>
+            {
+                (written, StatementMode::Cached)
+            }
+            Listing::DatesWrittenIn { bound, .. } => (bound, StatementMode::Unnamed),
+        };
+        if mode == StatementMode::Cached && cached >= MAX_PREPARED {
             // Dropped statements are closed on the server; the ones in use
             // are prepared again at their next call.
             client.statement_cache.clear();

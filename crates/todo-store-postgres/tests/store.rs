@@ -339,3 +339,56 @@ async fn the_store_answers_a_ping_and_reports_its_pool() {
     assert_eq!(status.in_use, 0);
     assert_eq!(status.idle, status.size);
 }
+
+/// A listing by due date is prepared with its dates written in only while
+/// the connection's statement cache has room; past that it goes bound and
+/// unnamed. Four hundred distinct dates take every shared connection past
+/// that point, and each answer must stay exact on both paths.
+#[tokio::test]
+async fn listings_by_many_distinct_due_dates_stay_exact_past_the_statement_cache() {
+    let store = fresh_store().await;
+    let start = parse_timestamp("2025-01-01").unwrap();
+    let hour = chrono::Duration::hours(1);
+    let todos = (0..60)
+        .map(|hours| NewTodo {
+            due_date: Some(start + hour * hours),
+            ..new_todo(&format!("due in {hours} hours"))
+        })
+        .collect();
+    store.create_many(Owner::ANONYMOUS, todos).await.unwrap();
+    for minutes in 0..400_i64 {
+        let at = start + chrono::Duration::minutes(minutes);
+        let before = ListQuery {
+            filter: TodoFilter {
+                due_before: Some(at),
+                ..TodoFilter::default()
+            },
+            ..ListQuery::default()
+        };
+        let expected = (minutes + 59) / 60;
+        let found = store.list(Owner::ANONYMOUS, &before).await.unwrap();
+        assert_eq!(found.todos.len() as i64, expected, "due before {at}");
+        let range = ListQuery {
+            filter: TodoFilter {
+                due_after: Some(at),
+                due_before: Some(at + hour * 2),
+                completed: Some(false),
+                ..TodoFilter::default()
+            },
+            ..ListQuery::default()
+        };
+        let found = store.list(Owner::ANONYMOUS, &range).await.unwrap();
+        let expected = (0..60)
+            .filter(|hours| {
+                let due = start + hour * *hours;
+                due >= at && due < at + hour * 2
+            })
+            .count();
+        assert_eq!(found.todos.len(), expected, "due from {at} for two hours");
+    }
+    let all = store
+        .list(Owner::ANONYMOUS, &ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(all.todos.len(), 60);
+}

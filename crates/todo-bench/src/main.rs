@@ -55,6 +55,11 @@ enum Command {
         /// `--list-query due_` for the due-date ones.
         #[arg(long = "list-query")]
         list_queries: Vec<String>,
+        /// Spread the listings part's rows over this many users and list
+        /// as one of them, with JWT on (0: open mode, every row the
+        /// anonymous user's).
+        #[arg(long, default_value_t = 0)]
+        list_users: u64,
         /// Where results go.
         #[arg(long, default_value = "benchmarks")]
         out: PathBuf,
@@ -103,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             index_rows,
             list_page_size,
             list_queries,
+            list_users,
             out,
         } => {
             anyhow::ensure!(
@@ -122,6 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 index_rows,
                 list_page_size,
                 list_queries,
+                list_users,
                 out: out.clone(),
             };
             run_bench(&parts, &options).await?;

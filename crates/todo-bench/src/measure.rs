@@ -39,6 +39,9 @@ pub struct BenchOptions {
     pub list_page_size: u32,
     /// Only the listings whose query holds one of these (all when empty).
     pub list_queries: Vec<String>,
+    /// Users the listings' rows are spread over, with JWT on (0: every
+    /// row the anonymous user's, in open mode).
+    pub list_users: u64,
     /// Where the result files go.
     pub out: PathBuf,
 }

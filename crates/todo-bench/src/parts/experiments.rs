@@ -13,7 +13,7 @@ use todo_load::workload::{IdRange, Workload};
 
 use crate::cluster::{Cluster, connect};
 use crate::error::BenchError;
-use crate::generated_rows::{drop_indexes, fill_table};
+use crate::generated_rows::{Owners, drop_indexes, fill_table};
 use crate::measure::{BenchOptions, closed_loop, seed};
 use crate::results::{Part, save};
 use crate::service::Service;
@@ -112,7 +112,7 @@ pub async fn run_indexes(cluster: &Cluster, options: &BenchOptions) -> Result<()
     let (_, url) = cluster.fresh_database().await?;
     let admin = connect(&url).await?;
     eprintln!("  seeding {} rows…", options.index_rows);
-    let definitions = fill_table(&admin, options.index_rows).await?;
+    let (definitions, _) = fill_table(&admin, options.index_rows, Owners::Anonymous).await?;
     let rows = i64::try_from(options.index_rows).unwrap_or(i64::MAX);
     let log = options.out.join("service-indexes.log");
     let service = Service::start(&[("DATABASE_URL", url.clone())], &log).await?;

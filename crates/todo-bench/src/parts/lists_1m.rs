@@ -8,19 +8,24 @@
 //! pages are measured in turns, three rounds each, and each keeps its round
 //! of median ratio.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+use todo_core::Owner;
+use todo_load::callers::Caller;
 use todo_load::client::Connection;
 use todo_load::sustained::{RunReport, run_load};
 use todo_load::workload::{IdRange, Workload};
 
 use crate::cluster::{ActivitySampler, Cluster, connect};
 use crate::error::BenchError;
-use crate::generated_rows::fill_table;
-use crate::measure::{BenchOptions, closed_loop};
+use crate::generated_rows::{Owners, fill_table};
+use crate::measure::{BenchOptions, closed_loop_as};
+use crate::parts::users::{BENCH_SECRET, mint_token};
 use crate::pgbench::scripts::{hand_written_script, list_statement_for, listing_script};
 use crate::pgbench::{PgbenchRun, run_scripts};
 use crate::results::{Ceiling, Issued, Part, Round, save};
-use crate::service::Service;
+use crate::service::{Service, service_binary};
 
 /// Connections of every listing, API and pgbench alike.
 pub const LIST_CONNECTIONS: u64 = 64;
@@ -58,6 +63,10 @@ pub const LIST_QUERIES: [&str; 18] = [
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListPoint {
     pub rows: u64,
+    /// Users the rows are spread over, JWT on (0: open mode, every row the
+    /// anonymous user's; files of older runs have none).
+    #[serde(default)]
+    pub users: u64,
     /// The listing, without limit or cursor.
     pub query: String,
     /// Pages followed by `rel="next"` to reach this one: 0 for the first.
@@ -91,19 +100,46 @@ impl ListPoint {
     }
 }
 
+/// Who lists: the owner whose todos the statements read, and the caller
+/// the API's requests go as (with that user's token when there are users).
+#[derive(Debug, Clone)]
+pub(crate) struct Lister {
+    pub owner: Owner,
+    pub caller: Caller,
+}
+
+impl Lister {
+    /// The anonymous user, in open mode, over the todos `ids`.
+    pub(crate) fn anonymous(ids: IdRange) -> Lister {
+        Lister {
+            owner: Owner::ANONYMOUS,
+            caller: Caller::anonymous(ids),
+        }
+    }
+}
+
 /// `lists-1m`: each listing of `LIST_QUERIES`, first and deep page, on
-/// `index_rows` generated rows.
+/// `index_rows` generated rows (spread over `list_users` users, when
+/// asked, listed as one of them).
 pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), BenchError> {
     let (name, url) = cluster.fresh_database().await?;
     let admin = connect(&url).await?;
-    eprintln!("  seeding {} rows…", options.index_rows);
-    fill_table(&admin, options.index_rows).await?;
+    let owners = Owners::from_count(options.list_users);
+    eprintln!("  seeding {} rows ({owners:?})…", options.index_rows);
+    let (_, owner) = fill_table(&admin, options.index_rows, owners).await?;
     let log = options.out.join("service-lists-1m.log");
-    let service = Service::start(&[("DATABASE_URL", url.clone())], &log).await?;
     let ids = IdRange {
         min: 1,
         max: i64::try_from(options.index_rows).unwrap_or(i64::MAX),
     };
+    let mut env = vec![("DATABASE_URL", url.clone())];
+    let mut lister = Lister::anonymous(ids);
+    if let Some(subject) = owners.measured_subject() {
+        env.push(("JWT_SECRET", BENCH_SECRET.to_owned()));
+        lister.owner = owner;
+        lister.caller.authorization = Some(mint_token(&service_binary()?, &subject).await?);
+    }
+    let service = Service::start(&env, &log).await?;
     let mut points = Vec::new();
     let chosen = LIST_QUERIES.into_iter().filter(|query| {
         options.list_queries.is_empty()
@@ -119,6 +155,7 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
         let mut walker = Connection::open(&service.url)
             .await
             .map_err(|e| BenchError::Setup(e.to_string()))?;
+        walker.authorize(lister.caller.authorization.as_ref());
         let (deep, pages_in) = walk(&mut walker, &first, DEEP_PAGES).await?;
         drop(walker);
         let mut pages = vec![(first, 0)];
@@ -136,7 +173,8 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
         for _ in 0..ROUNDS {
             for ((page_url, _), rounds) in pages.iter().zip(measured.iter_mut()) {
                 rounds.push(
-                    measure_page(cluster, &name, &url, &service, ids, options, page_url).await?,
+                    measure_page(cluster, &name, &url, &service, &lister, options, page_url)
+                        .await?,
                 );
             }
         }
@@ -164,6 +202,7 @@ pub async fn run_lists(cluster: &Cluster, options: &BenchOptions) -> Result<(), 
             );
             points.push(ListPoint {
                 rows: options.index_rows,
+                users: options.list_users,
                 query: query.to_owned(),
                 pages_in,
                 url: page_url,
@@ -201,26 +240,32 @@ fn median_round(mut rounds: Vec<PageFigures>) -> Option<PageFigures> {
     (!rounds.is_empty()).then(|| rounds.swap_remove(middle))
 }
 
-/// `page_url` through the API, then pgbench running the statement the
-/// service issued for it, then the hand-written one.
+/// `page_url` through the API as `lister`, then pgbench running the
+/// statement the service issued for it, then the hand-written one.
 pub(crate) async fn measure_page(
     cluster: &Cluster,
     name: &str,
     url: &str,
     service: &Service,
-    ids: IdRange,
+    lister: &Lister,
     options: &BenchOptions,
     page_url: &str,
 ) -> Result<PageFigures, BenchError> {
-    let mut config = closed_loop(service, Workload::List, LIST_CONNECTIONS, ids, options);
+    let mut config = closed_loop_as(
+        service,
+        Workload::List,
+        LIST_CONNECTIONS,
+        Arc::from([lister.caller.clone()]),
+        options,
+    );
     config.list_path = page_url.to_owned();
     let sampler = ActivitySampler::start(url, name).await?;
     let api = run_load(&service.url, &config).await;
     let texts = sampler.finish().await;
-    let (statement, statement_is_builders) = listing_issued(page_url, &texts)
+    let (statement, statement_is_builders) = listing_issued(page_url, lister.owner, &texts)
         .ok_or_else(|| BenchError::Setup(format!("no listing statement seen for {page_url}")))?;
     let mut defines = Vec::new();
-    let script = listing_script(page_url, &statement, &mut defines)
+    let script = listing_script(page_url, lister.owner, &statement, &mut defines)
         .ok_or_else(|| BenchError::Setup(format!("cannot read {page_url}")))?;
     let run = PgbenchRun {
         port: cluster.port(),
@@ -231,7 +276,7 @@ pub(crate) async fn measure_page(
         dir: &options.out,
     };
     let ceiling = run_scripts(&run, &[(script, 1)], &defines).await?;
-    let hand_written = hand_written_script(page_url)
+    let hand_written = hand_written_script(page_url, lister.owner)
         .ok_or_else(|| BenchError::Setup(format!("cannot read {page_url}")))?;
     let hand_written = run_scripts(&run, &[(hand_written, 1)], &[]).await?;
     Ok(PageFigures {
@@ -271,8 +316,8 @@ async fn walk(
 
 /// The listing statement among the texts sampled while `url` ran, and
 /// whether it is the shared builder's text for it.
-fn listing_issued(url: &str, texts: &[Issued]) -> Option<(String, bool)> {
-    let built = list_statement_for(url)?;
+fn listing_issued(url: &str, owner: Owner, texts: &[Issued]) -> Option<(String, bool)> {
+    let built = list_statement_for(url, owner)?;
     let normal = |text: &str| {
         text.split_whitespace()
             .collect::<Vec<_>>()
@@ -318,7 +363,7 @@ mod tests {
     #[test]
     fn the_builders_own_text_is_preferred_and_recognised() {
         let url = "/api/todo?completed=false&limit=100";
-        let built = list_statement_for(url).unwrap();
+        let built = list_statement_for(url, Owner::ANONYMOUS).unwrap();
         let texts = vec![
             Issued {
                 query: "select 1".to_owned(),
@@ -329,7 +374,10 @@ mod tests {
                 calls: 0,
             },
         ];
-        assert_eq!(listing_issued(url, &texts), Some((built.sql, true)));
+        assert_eq!(
+            listing_issued(url, Owner::ANONYMOUS, &texts),
+            Some((built.sql, true))
+        );
         assert_eq!(placeholders("a = $1 and b < $12 limit $3"), 12);
     }
 

@@ -13,7 +13,7 @@ use todo_load::workload::ensure_todos;
 use crate::cluster::Cluster;
 use crate::error::BenchError;
 use crate::measure::BenchOptions;
-use crate::parts::lists_1m::{ListPoint, measure_page};
+use crate::parts::lists_1m::{ListPoint, Lister, measure_page};
 use crate::results::{Part, Round, save};
 use crate::service::Service;
 
@@ -49,7 +49,9 @@ pub async fn run_lists_after_bulk(
     drop(connection);
     let mut points = Vec::new();
     for page_url in AFTER_BULK_QUERIES {
-        let figures = measure_page(cluster, &name, &url, &service, ids, options, page_url).await?;
+        let lister = Lister::anonymous(ids);
+        let figures =
+            measure_page(cluster, &name, &url, &service, &lister, options, page_url).await?;
         eprintln!(
             "  {page_url}: API {:.0}/s, pgbench {:.0}/s, hand-written {:.0}/s",
             figures.api.throughput, figures.ceiling.throughput, figures.hand_written.throughput
@@ -57,6 +59,7 @@ pub async fn run_lists_after_bulk(
         let ratio = Round::of(figures.api.throughput, figures.ceiling.throughput).ratio;
         points.push(ListPoint {
             rows: AFTER_BULK_ROWS,
+            users: 0,
             query: page_url.to_owned(),
             pages_in: 0,
             url: page_url.to_owned(),

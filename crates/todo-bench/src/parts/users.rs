@@ -165,7 +165,8 @@ pub(crate) async fn mint_tokens(count: u64) -> Result<Vec<HeaderValue>, BenchErr
     Ok(tokens)
 }
 
-async fn mint_token(binary: &Path, subject: &str) -> Result<HeaderValue, BenchError> {
+/// `subject`'s token, minted by the service's own `token` command.
+pub(crate) async fn mint_token(binary: &Path, subject: &str) -> Result<HeaderValue, BenchError> {
     let output = Command::new(binary)
         .env("JWT_SECRET", BENCH_SECRET)
         .args(["token", "--sub", subject, "--ttl", "1d"])

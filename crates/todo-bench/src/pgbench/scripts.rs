@@ -101,25 +101,26 @@ fn values(op: Op) -> Vec<Value> {
 
 /// The listing's values, from the shared SQL builder the service uses.
 fn list_values() -> Vec<Value> {
-    list_statement_for(LIST_PATH).map_or_else(Vec::new, |statement| values_of(statement.params))
+    list_statement_for(LIST_PATH, Owner::ANONYMOUS)
+        .map_or_else(Vec::new, |statement| values_of(statement.params))
 }
 
-/// The statement the shared SQL builder makes for the listing `path`
+/// The statement the shared SQL builder makes for `owner`'s listing `path`
 /// (`/api/todo?...`, cursor included), with its values.
-pub fn list_statement_for(path: &str) -> Option<Statement> {
-    let query = list_query_for(path)?;
-    Some(list_statement(Owner::ANONYMOUS, &query, Dialect::Postgres))
+pub fn list_statement_for(path: &str, owner: Owner) -> Option<Statement> {
+    let query = list_query_for(path, owner)?;
+    Some(list_statement(owner, &query, Dialect::Postgres))
 }
 
-/// The listing query of `path`, as the service reads it.
-fn list_query_for(path: &str) -> Option<ListQuery> {
+/// `owner`'s listing query of `path`, as the service reads it.
+fn list_query_for(path: &str, owner: Owner) -> Option<ListQuery> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
     let pairs: Vec<(String, String)> = query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (percent_decode(k), percent_decode(v)))
         .collect();
-    ListQuery::from_params(&pairs, Owner::ANONYMOUS).ok()
+    ListQuery::from_params(&pairs, owner).ok()
 }
 
 /// Undoes the percent-encoding of a query-string value (`+` is a space).
@@ -149,10 +150,15 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// A pgbench script running `statement` (as the service issued it) with
-/// the values the shared builder binds for the listing `path`: one
+/// the values the shared builder binds for `owner`'s listing `path`: one
 /// `-D` variable per placeholder, added to `defines`.
-pub fn listing_script(path: &str, statement: &str, defines: &mut Vec<String>) -> Option<String> {
-    let values = values_of(list_statement_for(path)?.params);
+pub fn listing_script(
+    path: &str,
+    owner: Owner,
+    statement: &str,
+    defines: &mut Vec<String>,
+) -> Option<String> {
+    let values = values_of(list_statement_for(path, owner)?.params);
     Some(script_with(
         &values,
         statement,
@@ -247,13 +253,13 @@ fn substitute(statement: &str, names: &[String]) -> String {
 }
 
 /// A pgbench script of what a careful hand-written client would send for
-/// the listing `path`: the shared builder's query with every value
+/// `owner`'s listing `path`: the shared builder's query with every value
 /// written into its text, so that PostgreSQL plans it for those very
 /// values, once (pgbench prepares it). The reference for a listing's
 /// speed: a service statement slower than this shows beside it.
-pub fn hand_written_script(path: &str) -> Option<String> {
+pub fn hand_written_script(path: &str, owner: Owner) -> Option<String> {
     let statement =
-        list_statement_as_written(Owner::ANONYMOUS, &list_query_for(path)?, Dialect::Postgres);
+        list_statement_as_written(owner, &list_query_for(path, owner)?, Dialect::Postgres);
     let literals: Vec<String> = statement.params.iter().map(literal).collect();
     let sql = substitute(&statement.sql, &literals);
     Some(format!(
@@ -335,8 +341,11 @@ mod tests {
 
     #[test]
     fn the_hand_written_listing_carries_every_value_as_a_literal() {
-        let text = hand_written_script("/api/todo?completed=false&q=it%27s&due_before=2025-03-01")
-            .unwrap();
+        let text = hand_written_script(
+            "/api/todo?completed=false&q=it%27s&due_before=2025-03-01",
+            Owner::ANONYMOUS,
+        )
+        .unwrap();
         assert!(!text.contains('$'), "{text}");
         // The anonymous user's search compares the owner as an integer.
         assert!(text.contains("owner = (1::bigint)::integer"), "{text}");
@@ -389,8 +398,8 @@ mod tests {
     fn a_listing_url_gives_its_own_values_decoded() {
         let mut defines = Vec::new();
         let url = "/api/todo?q=caf%C3%A9+50%25&limit=100";
-        let statement = list_statement_for(url).unwrap().sql;
-        let text = listing_script(url, &statement, &mut defines).unwrap();
+        let statement = list_statement_for(url, Owner::ANONYMOUS).unwrap().sql;
+        let text = listing_script(url, Owner::ANONYMOUS, &statement, &mut defines).unwrap();
         // The owner first (as an integer, for the anonymous user's
         // search), then the filter.
         assert!(text.contains("owner = (:l1::bigint)::integer"), "{text}");

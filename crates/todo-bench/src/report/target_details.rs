@@ -37,9 +37,14 @@ pub fn render_target_details(out: &Path, cpus: usize) -> String {
         }
     }
     if let Some(points) = load::<Vec<ListPoint>>(out, Part::Lists1m.file_name()) {
-        let rows = points.first().map_or(0, |p| p.rows);
+        let (rows, users) = points.first().map_or((0, 0), |p| (p.rows, p.users));
+        let whose = if users == 0 {
+            "open mode".to_owned()
+        } else {
+            format!("spread over {users} users, listed as one of them with JWT")
+        };
         md.push_str(&lists_table(
-            &format!("Targets 2 and 9: filtered lists on {rows} rows"),
+            &format!("Targets 2 and 9: filtered lists on {rows} rows, {whose}"),
             &points,
         ));
     }

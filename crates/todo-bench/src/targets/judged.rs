@@ -14,6 +14,7 @@ use crate::results::{Durability, Round};
 fn list(query: &str, pages_in: u32, api: f64, ceil: f64) -> ListPoint {
     ListPoint {
         rows: 1_000_000,
+        users: 0,
         query: query.to_owned(),
         pages_in,
         url: query.to_owned(),

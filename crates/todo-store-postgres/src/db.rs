@@ -24,6 +24,7 @@ use tokio_postgres::types::Type;
 
 use crate::direct::DirectConnector;
 use crate::error::{from_pg, from_pool, is_conflict};
+use crate::listing::Listing;
 use crate::params::{
     InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,
 };
@@ -49,21 +50,6 @@ const MAX_PREPARED: usize = 200;
 /// past it, such listings are sent bound and planned for their values
 /// each time.
 const MAX_PREPARED_WITH_DATES: usize = 150;
-
-/// How one listing's statement is sent.
-#[derive(Debug)]
-pub(crate) enum Listing {
-    /// Prepared once and kept: its generic plan serves any values.
-    Cached(Statement),
-    /// Unnamed, planned for its values every time.
-    Unnamed(Statement),
-    /// A listing by due date: `written` (its dates in the text) prepared
-    /// while the cache has room for them, else `bound`, unnamed.
-    DatesWrittenIn {
-        written: Statement,
-        bound: Statement,
-    },
-}
 
 /// The todos PostgreSQL counted when it last analyzed or vacuumed the
 /// table; none when it never has (-1 since PostgreSQL 14).

@@ -11,6 +11,7 @@ mod error;
 mod grouping;
 mod groups;
 mod idempotency;
+mod listing;
 mod migrate;
 mod notifications;
 mod params;

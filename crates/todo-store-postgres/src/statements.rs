@@ -6,6 +6,9 @@ use std::sync::LazyLock;
 
 use todo_listing_sql::TODO_COLUMNS;
 
+#[cfg(feature = "statements")]
+pub use crate::listing::listing_statement;
+
 /// Inserts one todo: `$1` title, `$2` title search key, `$3` description,
 /// `$4` priority, `$5` due date, `$6` completed, `$7` owner. Like every
 /// write, it takes its owner's change log lock before it takes a change

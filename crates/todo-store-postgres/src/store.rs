@@ -11,15 +11,14 @@ use todo_core::{
     IdempotencyKey, IdentifiedPatch, KeyedOutcome, ListQuery, NewTodo, Owner, Page, PoolStatus,
     StoreError, Timestamp, Todo, TodoFilter, TodoPatch, TodoStore,
 };
-use todo_listing_sql::{
-    Dialect, delete_matching_statement, list_statement, list_statement_with_dates_written,
-};
+use todo_listing_sql::{Dialect, delete_matching_statement};
 
 use crate::change_log::{change_head, purge_tombstones, read_changes};
 use crate::connect::{ConnectError, PgOptions, connect};
-use crate::db::{Db, Listing};
+use crate::db::Db;
 use crate::groups::{GroupedUpdate, Groups};
 use crate::idempotency::{create_keyed, purge_keys};
+use crate::listing::Listing;
 use crate::migrate::{MigrateError, migrate};
 use crate::notifications::ChangeFeed;
 use crate::params::VersionCheck;
@@ -127,26 +126,7 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn list(&self, owner: Owner, query: &ListQuery) -> Result<Page, StoreError> {
-        let filter = &query.filter;
-        let listing = if filter.title_contains.is_some() {
-            // Planned for its own values every time: a title search's
-            // cached generic plan, for a common word, scans every match
-            // instead of walking the default order (docs/query-plans.md).
-            // The pattern is text from the request, never written in.
-            Listing::Unnamed(list_statement(owner, query, Dialect::Postgres))
-        } else if filter.due_before.is_some() || filter.due_after.is_some() {
-            // A due date's generic plan takes a bound date to keep a third
-            // of the rows (two: a narrow range) and walks the wrong index,
-            // at half the rate of the plan for the dates or less
-            // (BENCHMARKS.md): the dates are written in, planned once.
-            Listing::DatesWrittenIn {
-                written: list_statement_with_dates_written(owner, query, Dialect::Postgres),
-                bound: list_statement(owner, query, Dialect::Postgres),
-            }
-        } else {
-            Listing::Cached(list_statement(owner, query, Dialect::Postgres))
-        };
-        let rows = self.db.select_listing(listing).await?;
+        let rows = self.db.select_listing(Listing::new(owner, query)).await?;
         Ok(Page::from_rows(query, rows))
     }
 

@@ -4,9 +4,9 @@
 //! carrying the value the load tool sends, or a typed `null`.
 
 use todo_core::{ListQuery, Owner};
-use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement, list_statement_as_written};
+use todo_listing_sql::{Dialect, SqlParam, Statement, list_statement_as_written};
 use todo_load::workload::{IdRange, LIST_PATH, MIX, Op, Workload};
-use todo_store_postgres::statements::{INSERT, SELECT_ONE, UPDATE};
+use todo_store_postgres::statements::{INSERT, SELECT_ONE, UPDATE, listing_statement};
 
 use crate::error::BenchError;
 use crate::results::Issued;
@@ -105,11 +105,12 @@ fn list_values() -> Vec<Value> {
         .map_or_else(Vec::new, |statement| values_of(statement.params))
 }
 
-/// The statement the shared SQL builder makes for `owner`'s listing `path`
-/// (`/api/todo?...`, cursor included), with its values.
+/// The statement the service sends for `owner`'s listing `path`
+/// (`/api/todo?...`, cursor included; the form the store picks while its
+/// statement cache has room), with its values.
 pub fn list_statement_for(path: &str, owner: Owner) -> Option<Statement> {
     let query = list_query_for(path, owner)?;
-    Some(list_statement(owner, &query, Dialect::Postgres))
+    Some(listing_statement(owner, &query))
 }
 
 /// `owner`'s listing query of `path`, as the service reads it.
@@ -408,6 +409,23 @@ mod tests {
         // The page size plus one is written into the statement.
         assert_eq!(defines.len(), 2, "{defines:?}");
         assert!(text.contains("limit 101;"), "{text}");
+    }
+
+    #[test]
+    fn a_listing_by_due_date_is_run_with_its_dates_written_in_as_the_store_sends_it() {
+        let url = "/api/todo?completed=false&due_before=2025-03-01&limit=20";
+        let statement = list_statement_for(url, Owner::from_id(502)).unwrap();
+        assert!(
+            statement
+                .sql
+                .contains("completed = false and due_date < '2025-03-01 00:00:00.000000+00'"),
+            "{}",
+            statement.sql
+        );
+        let mut defines = Vec::new();
+        let text = listing_script(url, Owner::from_id(502), &statement.sql, &mut defines).unwrap();
+        assert!(text.contains("owner = :l1 "), "{text}");
+        assert_eq!(defines, ["l1=502"]);
     }
 
     #[test]

@@ -269,12 +269,14 @@ pub fn hand_written_script(path: &str, owner: Owner) -> Option<String> {
     ))
 }
 
-/// `param` as an SQL literal.
+/// `param` as an SQL literal of its column's type: a bare `502` is an
+/// `integer`, which the owner-led trigram index cannot take for its
+/// `bigint` owner (a search would then read every user's matches).
 fn literal(param: &SqlParam) -> String {
     match param {
         SqlParam::Bool(value) => value.to_string(),
         SqlParam::SmallInt(value) => value.to_string(),
-        SqlParam::BigInt(value) => value.to_string(),
+        SqlParam::BigInt(value) => format!("{value}::bigint"),
         SqlParam::Time(value) => format!("'{}'::timestamptz", value.to_rfc3339()),
         SqlParam::Text(value) => format!("'{}'", value.replace('\'', "''")),
     }
@@ -349,7 +351,10 @@ mod tests {
         .unwrap();
         assert!(!text.contains('$'), "{text}");
         // The anonymous user's search compares the owner as an integer.
-        assert!(text.contains("owner = (1::bigint)::integer"), "{text}");
+        assert!(
+            text.contains("owner = (1::bigint::bigint)::integer"),
+            "{text}"
+        );
         assert!(text.contains("completed = false"), "{text}");
         assert!(text.contains("'%it''s%'"), "{text}");
         assert!(
@@ -357,6 +362,9 @@ mod tests {
             "{text}"
         );
         assert!(text.trim_end().ends_with(';'));
+        // A user's owner as a bigint, which the trigram index takes.
+        let user = hand_written_script("/api/todo?q=milk", Owner::from_id(502)).unwrap();
+        assert!(user.contains("where owner = 502::bigint and"), "{user}");
     }
 
     #[test]

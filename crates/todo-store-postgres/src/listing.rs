@@ -46,6 +46,7 @@ impl Listing {
 
 /// The statement the store sends for `owner`'s listing `query` while its
 /// connection's cache has room: the benchmark's "service's statement".
+#[cfg(feature = "statements")]
 pub fn listing_statement(owner: Owner, query: &ListQuery) -> Statement {
     match Listing::new(owner, query) {
         Listing::Cached(statement)

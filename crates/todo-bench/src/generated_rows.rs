@@ -77,13 +77,15 @@ pub async fn fill_table(
                     &[&count],
                 )
                 .await?;
-            let first: i64 = admin
-                .query_one("select id from users where subject = 'bench-user-0'", &[])
-                .await?
-                .get(0);
-            // Ids are given in order on a fresh database; the bench's own
-            // `bench-user-{count / 2}` is `first + count / 2`.
-            (first, count, Owner::from_id(first + count / 2))
+            let id_of = |subject: String| async move {
+                let row = admin
+                    .query_one("select id from users where subject = $1", &[&subject])
+                    .await?;
+                Ok::<i64, BenchError>(row.get(0))
+            };
+            let first = id_of("bench-user-0".to_owned()).await?;
+            let measured = owners.measured_subject().unwrap_or_default();
+            (first, count, Owner::from_id(id_of(measured).await?))
         }
     };
     admin

@@ -8,6 +8,7 @@
 //! parsed and validated, written back by the builder, never text from the
 //! request. Sort columns come from [`SortField`], never from input.
 
+use chrono::Datelike;
 use todo_core::{ListQuery, Owner, Position, Sort, SortField, SortValue, Timestamp, TodoFilter};
 
 /// The columns every todo query returns, in the order stores read them.
@@ -82,7 +83,7 @@ impl Builder {
     /// literal made from the parsed value (never text from the request).
     fn due_bound(&mut self, at: Timestamp) -> String {
         if self.write_dates {
-            format!("'{}'::timestamptz", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+            timestamp_literal(at)
         } else {
             self.bind(SqlParam::Time(at))
         }
@@ -215,6 +216,20 @@ impl Builder {
             sql,
             params: self.params,
         }
+    }
+}
+
+/// `at` as a PostgreSQL `timestamptz` literal, to the microsecond. chrono
+/// counts years as astronomers do (year 0 is 1 BC), PostgreSQL as
+/// historians do (no year 0): a year before 1 is written `BC`, as the
+/// binary form of a bound value would carry it.
+fn timestamp_literal(at: Timestamp) -> String {
+    let year = at.year();
+    let rest = at.format("%m-%d %H:%M:%S%.6f+00");
+    if year >= 1 {
+        format!("'{year:04}-{rest}'::timestamptz")
+    } else {
+        format!("'{:04}-{rest} BC'::timestamptz", 1 - year)
     }
 }
 
@@ -582,6 +597,12 @@ mod tests {
             ),
             "{}",
             written.sql
+        );
+        // PostgreSQL has no year 0: chrono's year 0 is its 1 BC.
+        let year_zero = todo_core::parse_timestamp("0000-03-01T10:00:00Z").unwrap();
+        assert_eq!(
+            timestamp_literal(year_zero),
+            "'0001-03-01 10:00:00.000000+00 BC'::timestamptz"
         );
         // Only the owner is left bound.
         assert_eq!(written.params, vec![SqlParam::BigInt(OWNER.id())]);

@@ -151,7 +151,7 @@ fn query(params: &[(&str, &str)]) -> String {
 async fn every_filter_and_sort_matches_the_model(backend: Backend) {
     let app = TestApp::new(backend).await;
     let all = seed(&app).await;
-    let filters: [&[(&str, &str)]; 16] = [
+    let filters: [&[(&str, &str)]; 18] = [
         &[],
         &[("completed", "true")],
         &[("completed", "false")],
@@ -162,6 +162,13 @@ async fn every_filter_and_sort_matches_the_model(backend: Backend) {
         &[
             ("due_after", "2026-12-05T08:00:00+00:00"),
             ("due_before", "2027-01-03"),
+        ],
+        // The ends of the dates accepted: year 0 (PostgreSQL's 1 BC) and
+        // the last microsecond of 9999.
+        &[("due_after", "0000-01-01")],
+        &[
+            ("due_after", "0000-01-01T00:00:00.000001Z"),
+            ("due_before", "9999-12-31T23:59:59.999999Z"),
         ],
         &[("q", "milk")],
         &[("q", "50%")],

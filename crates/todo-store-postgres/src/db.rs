@@ -17,14 +17,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{ClientWrapper, Object, Pool};
 use futures::future::try_join_all;
-use todo_core::{IdentifiedPatch, NewTodo, Owner, PoolStatus, StoreError, Todo, TodoPatch};
+use todo_core::{
+    IdentifiedPatch, ListQuery, NewTodo, Owner, PoolStatus, StoreError, Todo, TodoPatch,
+};
 use todo_listing_sql::Statement;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
 use crate::direct::DirectConnector;
 use crate::error::{from_pg, from_pool, is_conflict};
-use crate::listing::Listing;
+use crate::listing::{Sent, listing};
 use crate::params::{
     InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,
 };
@@ -233,22 +235,23 @@ impl Db {
         ids_from_rows(&rows)
     }
 
-    /// The rows of a listing, its statement sent as `listing` says (one
-    /// with dates written in goes bound and unnamed once the cache holds
-    /// `MAX_PREPARED_WITH_DATES`, even if it was prepared before: the cache
-    /// cannot be asked what it holds).
-    pub(crate) async fn select_listing(&self, listing: Listing) -> Result<Vec<Todo>, StoreError> {
+    /// The rows of `owner`'s listing `query`, its statement chosen and
+    /// sent as `listing::listing` says (one with dates written in goes bound
+    /// and unnamed once the cache holds `MAX_PREPARED_WITH_DATES`, even if
+    /// it was prepared before: the cache cannot be asked what it holds).
+    pub(crate) async fn select_listing(
+        &self,
+        owner: Owner,
+        query: &ListQuery,
+    ) -> Result<Vec<Todo>, StoreError> {
         let client = self.standalone().await?;
         let cached = client.statement_cache.size();
-        let (statement, mode) = match listing {
-            Listing::Cached(statement) => (statement, self.statements),
-            Listing::Unnamed(statement) => (statement, StatementMode::Unnamed),
-            Listing::DatesWrittenIn { written, .. }
-                if self.statements == StatementMode::Cached && cached < MAX_PREPARED_WITH_DATES =>
-            {
-                (written, StatementMode::Cached)
-            }
-            Listing::DatesWrittenIn { bound, .. } => (bound, StatementMode::Unnamed),
+        let room_for_dates =
+            self.statements == StatementMode::Cached && cached < MAX_PREPARED_WITH_DATES;
+        let (statement, sent) = listing(owner, query, room_for_dates);
+        let mode = match sent {
+            Sent::Prepared => self.statements,
+            Sent::Unnamed => StatementMode::Unnamed,
         };
         if mode == StatementMode::Cached && cached >= MAX_PREPARED {
             // Dropped statements are closed on the server; the ones in use

@@ -47,9 +47,9 @@ pub async fn run_lists_after_bulk(
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     let ids = ensure_todos(&mut connection, AFTER_BULK_ROWS).await?;
     drop(connection);
+    let lister = Lister::anonymous(ids);
     let mut points = Vec::new();
     for page_url in AFTER_BULK_QUERIES {
-        let lister = Lister::anonymous(ids);
         let figures =
             measure_page(cluster, &name, &url, &service, &lister, options, page_url).await?;
         eprintln!(

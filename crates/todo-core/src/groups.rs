@@ -11,6 +11,8 @@ pub enum GroupKind {
     Create,
     /// Reads by id sharing one select.
     Read,
+    /// Listings of one shape (filters, sort, page size) sharing one select.
+    List,
     /// Single-todo updates sharing one statement and one commit.
     Update,
     /// Writes of any kind sharing one transaction and one commit (SQLite's
@@ -19,9 +21,10 @@ pub enum GroupKind {
 }
 
 impl GroupKind {
-    pub const ALL: [GroupKind; 4] = [
+    pub const ALL: [GroupKind; 5] = [
         GroupKind::Create,
         GroupKind::Read,
+        GroupKind::List,
         GroupKind::Update,
         GroupKind::Write,
     ];
@@ -36,6 +39,7 @@ impl GroupKind {
         match self {
             GroupKind::Create => "create",
             GroupKind::Read => "read",
+            GroupKind::List => "list",
             GroupKind::Update => "update",
             GroupKind::Write => "write",
         }

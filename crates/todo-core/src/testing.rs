@@ -89,6 +89,7 @@ pub use paging::{
 pub use users::{
     a_subject_is_one_owner_everywhere_and_never_the_anonymous_one,
     another_users_todo_is_missing_to_every_operation,
+    concurrent_listings_of_many_users_each_get_their_own_page,
     concurrent_requests_of_many_users_each_get_only_their_own,
     the_same_idempotency_key_of_two_users_is_two_keys,
     users_doing_random_work_each_see_exactly_their_own_model,
@@ -184,6 +185,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@users $make_store;
             a_subject_is_one_owner_everywhere_and_never_the_anonymous_one,
             another_users_todo_is_missing_to_every_operation,
+            concurrent_listings_of_many_users_each_get_their_own_page,
             concurrent_requests_of_many_users_each_get_only_their_own,
             the_same_idempotency_key_of_two_users_is_two_keys,
             users_doing_random_work_each_see_exactly_their_own_model,

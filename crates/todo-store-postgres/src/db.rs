@@ -11,22 +11,21 @@
 //!   commit waits for its log flush, and on a shared connection every
 //!   statement pipelined behind it would wait too.
 
+mod listings;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{ClientWrapper, Object, Pool};
 use futures::future::try_join_all;
-use todo_core::{
-    IdentifiedPatch, ListQuery, NewTodo, Owner, PoolStatus, StoreError, Todo, TodoPatch,
-};
+use todo_core::{IdentifiedPatch, NewTodo, Owner, PoolStatus, StoreError, Todo, TodoPatch};
 use todo_listing_sql::Statement;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
 use crate::direct::DirectConnector;
 use crate::error::{from_pg, from_pool, is_conflict};
-use crate::listing::{Sent, listing};
 use crate::params::{
     InsertManyParams, InsertParams, UpdateManyParams, UpdateParams, VersionCheck, as_typed, bind,
 };
@@ -37,21 +36,6 @@ use crate::statements::{
     DELETE, EXISTING, EXISTS, INSERT, INSERT_MANY, INSERT_USER, LOCK_CHANGE_LOG, LOCK_MANY, NOTIFY,
     PING, SELECT_MANY, SELECT_ONE, SELECT_USER, UPDATE, UPDATE_MANY,
 };
-
-/// Most statements a connection keeps prepared. Each listing shape and
-/// page size is a statement of its own, and a client can ask for thousands
-/// (filters × sorts × 1,000 page sizes); past this many the connection's
-/// cache is emptied and fills again with the statements in use, so neither
-/// the service nor a PostgreSQL backend holds an unbounded number.
-const MAX_PREPARED: usize = 200;
-
-/// A listing with its due dates written in is prepared only while the
-/// connection keeps fewer statements than this, so that a client asking
-/// for new dates every time fills the cache no further and never has it
-/// emptied (which would make every other statement be prepared again):
-/// past it, such listings are sent bound and planned for their values
-/// each time.
-const MAX_PREPARED_WITH_DATES: usize = 150;
 
 /// The todos PostgreSQL counted when it last analyzed or vacuumed the
 /// table; none when it never has (-1 since PostgreSQL 14).
@@ -233,37 +217,6 @@ impl Db {
             .await
             .map_err(from_pg)?;
         ids_from_rows(&rows)
-    }
-
-    /// The rows of `owner`'s listing `query`, its statement chosen and
-    /// sent as `listing::listing` says (one with dates written in goes bound
-    /// and unnamed once the cache holds `MAX_PREPARED_WITH_DATES`, even if
-    /// it was prepared before: the cache cannot be asked what it holds).
-    pub(crate) async fn select_listing(
-        &self,
-        owner: Owner,
-        query: &ListQuery,
-    ) -> Result<Vec<Todo>, StoreError> {
-        let client = self.standalone().await?;
-        let cached = client.statement_cache.size();
-        let room_for_dates =
-            self.statements == StatementMode::Cached && cached < MAX_PREPARED_WITH_DATES;
-        let (statement, sent) = listing(owner, query, room_for_dates);
-        let mode = match sent {
-            Sent::Prepared => self.statements,
-            Sent::Unnamed => StatementMode::Unnamed,
-        };
-        if mode == StatementMode::Cached && cached >= MAX_PREPARED {
-            // Dropped statements are closed on the server; the ones in use
-            // are prepared again at their next call.
-            client.statement_cache.clear();
-        }
-        let params: Vec<_> = statement.params.into_iter().map(bind).collect();
-        let rows = mode
-            .query(&client, &statement.sql, &as_typed(&params))
-            .await
-            .map_err(from_pg)?;
-        todos_from_rows(&rows)
     }
 
     /// One update of `owner`'s todo, one statement, in autocommit, the

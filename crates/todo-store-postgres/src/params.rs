@@ -21,6 +21,53 @@ pub(crate) fn bind(param: SqlParam) -> Param {
     }
 }
 
+/// The values of one placeholder in several listings of one shape, as one
+/// array, and the array's element type as SQL names it; `None` when the
+/// values are not all of one type.
+pub(crate) fn bind_column(values: impl Iterator<Item = SqlParam>) -> Option<(Param, &'static str)> {
+    let mut values = values.peekable();
+    match values.peek()? {
+        SqlParam::Bool(_) => array(values, Type::BOOL_ARRAY, "boolean", |value| match value {
+            SqlParam::Bool(value) => Some(value),
+            _ => None,
+        }),
+        SqlParam::SmallInt(_) => array(values, Type::INT2_ARRAY, "smallint", |value| match value {
+            SqlParam::SmallInt(value) => Some(value),
+            _ => None,
+        }),
+        SqlParam::BigInt(_) => array(values, Type::INT8_ARRAY, "bigint", |value| match value {
+            SqlParam::BigInt(value) => Some(value),
+            _ => None,
+        }),
+        SqlParam::Time(_) => {
+            array(
+                values,
+                Type::TIMESTAMPTZ_ARRAY,
+                "timestamptz",
+                |value| match value {
+                    SqlParam::Time(value) => Some(value),
+                    _ => None,
+                },
+            )
+        }
+        SqlParam::Text(_) => array(values, Type::TEXT_ARRAY, "text", |value| match value {
+            SqlParam::Text(value) => Some(value),
+            _ => None,
+        }),
+    }
+}
+
+/// `values` as one array parameter, when `element` takes each of them.
+fn array<T: ToSql + Sync + Send + 'static>(
+    values: impl Iterator<Item = SqlParam>,
+    kind: Type,
+    name: &'static str,
+    element: impl Fn(SqlParam) -> Option<T>,
+) -> Option<(Param, &'static str)> {
+    let elements: Vec<T> = values.map(element).collect::<Option<_>>()?;
+    Some(((Box::new(elements), kind), name))
+}
+
 /// Borrows bound values as the driver's parameter slice wants them.
 pub(crate) fn as_typed(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
     params

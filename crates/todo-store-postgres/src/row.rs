@@ -63,7 +63,7 @@ pub(crate) fn owned_todo_from_row(row: &Row) -> Result<(Owner, Todo), StoreError
 }
 
 /// How many columns `TODO_COLUMNS` names.
-const TODO_COLUMN_COUNT: usize = 9;
+pub(crate) const TODO_COLUMN_COUNT: usize = 9;
 
 /// The ids of rows whose first column is a todo's id.
 pub(crate) fn ids_from_rows(rows: &[Row]) -> Result<HashSet<i64>, StoreError> {

@@ -18,6 +18,7 @@ use crate::connect::{ConnectError, PgOptions, connect};
 use crate::db::Db;
 use crate::groups::{GroupedUpdate, Groups};
 use crate::idempotency::{create_keyed, purge_keys};
+use crate::listing::groupable;
 use crate::migrate::{MigrateError, migrate};
 use crate::notifications::ChangeFeed;
 use crate::params::VersionCheck;
@@ -125,7 +126,11 @@ impl TodoStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn list(&self, owner: Owner, query: &ListQuery) -> Result<Page, StoreError> {
-        let rows = self.db.select_listing(owner, query).await?;
+        let rows = if groupable(query) {
+            self.groups.listings.serve((owner, query.clone())).await?
+        } else {
+            self.db.select_listing(owner, query).await?
+        };
         Ok(Page::from_rows(query, rows))
     }
 

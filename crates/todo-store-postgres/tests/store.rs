@@ -392,3 +392,33 @@ async fn listings_by_many_distinct_due_dates_stay_exact_past_the_statement_cache
         .unwrap();
     assert_eq!(all.todos.len(), 60);
 }
+
+/// The groups a store reported.
+#[derive(Default)]
+struct RecordedGroups(std::sync::Mutex<Vec<(todo_core::GroupKind, usize)>>);
+
+impl todo_core::GroupObserver for RecordedGroups {
+    fn group_served(&self, kind: todo_core::GroupKind, size: usize) {
+        self.0.lock().expect("not poisoned").push((kind, size));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_listings_are_served_in_groups_each_with_its_own_page() {
+    let store: std::sync::Arc<dyn TodoStore> = std::sync::Arc::new(fresh_store().await);
+    let groups = std::sync::Arc::new(RecordedGroups::default());
+    store.observe_groups(groups.clone());
+    todo_core::testing::concurrent_listings_of_many_users_each_get_their_own_page(store).await;
+    let largest = groups
+        .0
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .filter(|(kind, _)| *kind == todo_core::GroupKind::List)
+        .map(|(_, size)| *size)
+        .max();
+    assert!(
+        largest.is_some_and(|size| size > 1),
+        "listings were grouped: largest group {largest:?}"
+    );
+}

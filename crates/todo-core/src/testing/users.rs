@@ -12,8 +12,10 @@ use crate::listing::{ListQuery, Position, Sort, TodoFilter};
 use crate::owner::Owner;
 use crate::store::{Expected, StoreError, TodoStore};
 use crate::testing::UserStore;
-use crate::testing::model::{assert_same_todos, sorted_matches};
-use crate::testing::seed::{all_todos, every_sort, new_todo, priority, probe_filters, seed_todo};
+use crate::testing::model::{assert_same_todos, expected_page, sorted_matches};
+use crate::testing::seed::{
+    all_todos, every_sort, new_todo, priority, probe_filters, seed, seed_todo,
+};
 use crate::todo::{Title, Todo};
 
 #[track_caller]
@@ -140,6 +142,60 @@ pub async fn concurrent_requests_of_many_users_each_get_only_their_own(store: Ar
             "only its owner's updates"
         );
         assert_eq!(all_todos(user).await.len(), 1);
+    }
+}
+
+/// Users listing at once with every filter and sort, first pages and the
+/// pages after them: a store may serve such listings together (on
+/// PostgreSQL, one statement for the listings of one shape, whoever's they
+/// are), and each must be answered with exactly its own page, as the model
+/// of its user's todos has it.
+pub async fn concurrent_listings_of_many_users_each_get_their_own_page(store: Arc<dyn TodoStore>) {
+    const USERS: usize = 3;
+    const TODOS_EACH: usize = 60;
+    const ROUNDS: usize = 3;
+    let mut listings = Vec::new();
+    for index in 0..USERS {
+        let user = UserStore::of(&store, &format!("lister-{index}")).await;
+        // Users of different sizes, so one user's page is never another's.
+        let todos = Arc::new(seed(&user, TODOS_EACH + 7 * index).await);
+        for filter in probe_filters() {
+            for sort in every_sort() {
+                for limit in [3, 20] {
+                    let first = ListQuery {
+                        filter: filter.clone(),
+                        sort,
+                        limit,
+                        offset: 0,
+                        after: None,
+                    };
+                    let after = expected_page(&todos, &first).next;
+                    let second = ListQuery {
+                        after,
+                        ..first.clone()
+                    };
+                    for query in [first, second] {
+                        listings.push((user.clone(), Arc::clone(&todos), query));
+                    }
+                }
+            }
+        }
+    }
+    for _ in 0..ROUNDS {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (user, todos, query) in &listings {
+            let (user, todos, query) = (user.clone(), Arc::clone(todos), query.clone());
+            tasks.spawn(async move {
+                let listed = user.list(&query).await.unwrap();
+                let expected = expected_page(&todos, &query);
+                assert_same_todos(&listed.todos, &expected.todos, &query);
+                assert_eq!(
+                    listed.next, expected.next,
+                    "where the page after {query:?} starts"
+                );
+            });
+        }
+        tasks.join_all().await;
     }
 }
 
